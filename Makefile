@@ -1,0 +1,139 @@
+# minerwatch build. Everything is built under build/; `make V=1` shows commands.
+#
+#   make              daemon, CLI and test tools
+#   make run          install missing build dependencies, build, run the sensor
+#   make test         install missing build/test dependencies, build, run all tests
+#   make install DESTDIR=D PREFIX=/usr
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+OUT := build
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+# vmlinux.h is generated from a kernel's BTF and checked in per architecture
+# (see README: reproducible builds, no BTF needed on the build machine).
+VMLINUX_DIR := bpf/vmlinux/$(ARCH)
+BPF_SRCS := bpf/maps.bpf.c bpf/proc.bpf.c bpf/cpu.bpf.c bpf/net.bpf.c
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/*.h)
+SKEL := $(OUT)/bpf/minerwatch.skel.h
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-I$(VMLINUX_DIR) -Ibpf
+
+# Truncation by snprintf is how strings are bounded here, so it is not a warning.
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter -Wno-format-truncation
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
+	-DMW_VERSION='"$(VERSION)"' -Ibpf -I$(OUT)/bpf \
+	-Iuser/common -Iuser/sensor -Iuser/detect -Iuser/report -Iuser/daemon
+LDHARDEN := -pie -Wl,-z,relro,-z,now
+# libbpf is linked statically: the daemon then does not depend on the
+# distribution's libbpf version, only on libelf and zlib.
+BPF_LIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz
+LIBS := -ljson-c -linih -lcrypto
+
+COMMON_SRCS := $(wildcard user/common/*.c)
+LIB_SRCS := $(COMMON_SRCS) $(wildcard user/sensor/*.c user/detect/*.c user/report/*.c) \
+	$(filter-out user/daemon/main.c,$(wildcard user/daemon/*.c))
+LIB_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(LIB_SRCS))
+DAEMON_OBJS := $(LIB_OBJS) $(OUT)/obj/user/daemon/main.o
+CLI_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard user/cli/*.c) $(COMMON_SRCS))
+
+TOOLS := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
+TOOL_BINS := $(addprefix $(OUT)/tools/,$(sort $(TOOLS)))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps run test unit integration install clean bench
+all: $(OUT)/minerwatchd $(OUT)/minerwatch $(TOOL_BINS)
+
+deps:
+	$(Q)sh tools/install-deps.sh
+
+# --- BPF ---------------------------------------------------------------------
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bpf/minerwatch.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(OUT)/bpf/minerwatch.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name minerwatch_bpf > $@
+
+# --- user space --------------------------------------------------------------
+$(OUT)/obj/%.o: %.c $(SKEL) $(wildcard user/*/*.h) $(BPF_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/minerwatchd: $(DAEMON_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDHARDEN) $^ $(BPF_LIBS) $(LIBS) -o $@
+
+$(OUT)/minerwatch: $(CLI_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDHARDEN) $^ -ljson-c -o $@
+
+$(OUT)/tools/%: tools/%/*.c | $(OUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(filter %.c,$^) \
+		-o $@ -lpthread -ljson-c
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_OBJS) $(BPF_LIBS) $(LIBS) -lcmocka -o $@
+
+$(OUT)/bpf $(OUT)/tools $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+# --- running and testing -----------------------------------------------------
+run: deps all
+	$(OUT)/minerwatchd --output - --socket $(OUT)/run/minerwatch.sock \
+		--state-dir $(OUT)/state
+
+unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: all
+	$(Q)$(PYTHON) -m pytest -v tests/integration
+
+test: deps all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+# --- install -----------------------------------------------------------------
+install: all
+	install -D -m 0755 $(OUT)/minerwatchd $(DESTDIR)$(PREFIX)/sbin/minerwatchd
+	install -D -m 0755 $(OUT)/minerwatch $(DESTDIR)$(PREFIX)/bin/minerwatch
+	install -D -m 0644 deploy/man/minerwatchd.8 $(DESTDIR)$(PREFIX)/share/man/man8/minerwatchd.8
+	install -D -m 0644 deploy/man/minerwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/minerwatch.8
+	install -D -m 0644 deploy/minerwatch.conf $(DESTDIR)$(SYSCONFDIR)/minerwatch/minerwatch.conf
+	install -D -m 0644 deploy/systemd/minerwatchd.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/minerwatchd.service
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Every map and tunable of the BPF side, in one place.
+ *
+ * The programs are split by concern into several objects that bpftool links
+ * into one (bpftool gen object). maps.bpf.c defines MW_DEFINE_MAPS before
+ * including this header and so owns the definitions; every other object sees
+ * them as extern, so there is exactly one definition of each map.
+ *
+ * All maps are bounded: sizes below are the defaults and the daemon may
+ * resize them between open and load.
+ */
+#ifndef MW_MAPS_BPF_H
+#define MW_MAPS_BPF_H
+
+#include "minerwatch.h"
+
+#ifdef MW_DEFINE_MAPS
+#define MW_MAP
+#define MW_RODATA(type, name, init) const volatile type name = init
+#else
+#define MW_MAP extern
+#define MW_RODATA(type, name, init) extern const volatile type name
+#endif
+
+/* The daemon's own tgid: its own connections and samples are not tracked. */
+MW_RODATA(__u32, mw_self_tgid, 0);
+
+/* Events to user space. Reserve failures are counted in mw_stats_map. */
+MW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 2 * 1024 * 1024);
+} mw_events SEC(".maps");
+
+/* Counters, one struct per CPU; see struct mw_stats. */
+MW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_stats);
+} mw_stats_map SEC(".maps");
+
+/* Tracked outbound TCP connections, keyed by socket cookie. */
+MW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct mw_conn);
+} mw_conns SEC(".maps");
+
+/* CPU samples per process (tgid) and per thread (tid). */
+MW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct mw_cpu);
+} mw_cpu_proc SEC(".maps");
+
+MW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct mw_cpu);
+} mw_cpu_thread SEC(".maps");
+
+/* Per-CPU scratch space for records too large for the BPF stack. */
+MW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_exec_event);
+} mw_scratch SEC(".maps");
+
+static __always_inline struct mw_stats *mw_stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&mw_stats_map, &zero);
+}
+
+#define MW_COUNT(field)                                 \
+	do {                                            \
+		struct mw_stats *__s = mw_stats();      \
+		if (__s)                                \
+			__s->field++;                   \
+	} while (0)
+
+/*
+ * Submit a record built in place, or count it as dropped. Per-CPU counters
+ * need no atomics: a program does not migrate while it runs.
+ */
+static __always_inline void *mw_reserve(__u64 size, __u32 type)
+{
+	void *rec = bpf_ringbuf_reserve(&mw_events, size, 0);
+	struct mw_stats *s = mw_stats();
+
+	if (s && type < MW_EV_TYPE_MAX) {
+		if (rec)
+			s->events[type]++;
+		else
+			s->ringbuf_drops[type]++;
+	}
+	return rec;
+}
+
+/* Copy a record built in scratch space into the ring buffer. */
+static __always_inline void mw_output(void *rec, __u64 size, __u32 type)
+{
+	struct mw_stats *s = mw_stats();
+	long err = bpf_ringbuf_output(&mw_events, rec, size, 0);
+
+	if (s && type < MW_EV_TYPE_MAX) {
+		if (err)
+			s->ringbuf_drops[type]++;
+		else
+			s->events[type]++;
+	}
+}
+
+#endif /* MW_MAPS_BPF_H */

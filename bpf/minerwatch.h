@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records and map values shared by the BPF programs and the daemon.
+ *
+ * This header is the single definition of the kernel/user ABI: both sides
+ * include it, every field is fixed width, padding is explicit and the sizes
+ * are pinned with static asserts so that neither side can drift.
+ */
+#ifndef MINERWATCH_H
+#define MINERWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MW_COMM_LEN 16
+#define MW_PATH_LEN 256
+#define MW_ARGS_LEN 256
+/* Enough for a Stratum/XMRig login or a TLS ClientHello with its SNI. */
+#define MW_PAYLOAD_LEN 512
+/* Data-bearing segments captured per direction of each connection. */
+#define MW_PAYLOAD_SEGS 4
+
+enum mw_event_type {
+	MW_EV_EXEC = 1,
+	MW_EV_EXIT = 2,
+	MW_EV_CONNECT = 3,
+	MW_EV_CLOSE = 4,
+	MW_EV_PAYLOAD = 5,
+	MW_EV_TYPE_MAX,
+};
+
+enum mw_dir {
+	MW_DIR_OUT = 0,
+	MW_DIR_IN = 1,
+};
+
+/*
+ * Everything the kernel side counts, one copy per CPU (a per-CPU array of
+ * one element), summed by the daemon. Losses are never silent.
+ */
+struct mw_stats {
+	__u64 events[MW_EV_TYPE_MAX];    /* records submitted, by type */
+	__u64 ringbuf_drops[MW_EV_TYPE_MAX]; /* reserve failures, by type */
+	__u64 conn_map_full;             /* connection not tracked: map full */
+	__u64 cpu_map_full;              /* CPU sample not accounted: map full */
+	__u64 thread_map_full;
+	__u64 cpu_samples;               /* perf samples taken on a task */
+	__u64 read_errors;               /* a bounded kernel/user read failed */
+};
+
+struct mw_event_hdr {
+	__u32 type;
+	__u32 pid;      /* thread group id */
+	__u64 ts_ns;    /* bpf_ktime_get_boot_ns() */
+};
+
+struct mw_exec_event {
+	struct mw_event_hdr hdr;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 args_len;   /* bytes valid in args, NUL separated */
+	__u64 start_ns;   /* task start, boot-time clock */
+	__u64 cgroup_id;  /* cgroup v2 id */
+	char comm[MW_COMM_LEN];
+	char filename[MW_PATH_LEN];
+	char args[MW_ARGS_LEN];
+};
+
+struct mw_exit_event {
+	struct mw_event_hdr hdr;
+	__u64 start_ns;
+	__u32 exit_code;
+	__u32 pad;
+	char comm[MW_COMM_LEN];
+};
+
+/* Per-direction traffic of one tracked connection. */
+struct mw_flow {
+	__u64 bytes;        /* TCP payload bytes */
+	__u64 packets;      /* all segments, including pure ACKs */
+	__u64 data_packets; /* segments that carried payload */
+	__u64 first_ns;     /* first payload, boot-time clock */
+	__u64 last_ns;      /* last payload */
+	__u32 captured;     /* payload segments handed to user space */
+	__u32 pad;
+};
+
+/* Value of the connection map, keyed by socket cookie. */
+struct mw_conn {
+	__u32 pid;
+	__u16 family;     /* AF_INET or AF_INET6 */
+	__u16 dport;      /* host byte order */
+	__u8 daddr[16];   /* IPv4 in the first 4 bytes */
+	__u64 cgroup_id;
+	__u64 connect_ns;
+	__u64 established_ns;
+	__u64 closed_ns;
+	struct mw_flow flow[2]; /* indexed by enum mw_dir */
+	__u32 state;      /* last TCP state seen */
+	__u32 pad;
+};
+
+struct mw_conn_event {
+	struct mw_event_hdr hdr;
+	__u64 cookie;
+	struct mw_conn conn;
+	char comm[MW_COMM_LEN];
+};
+
+struct mw_payload_event {
+	struct mw_event_hdr hdr;
+	__u64 cookie;
+	__u32 dir;      /* enum mw_dir */
+	__u32 seg;      /* index of the segment in its direction */
+	__u32 len;      /* bytes valid in data */
+	__u32 seg_len;  /* payload length of the whole segment */
+	__u8 data[MW_PAYLOAD_LEN];
+};
+
+/* Value of the per-process and per-thread CPU sample maps. */
+struct mw_cpu {
+	__u64 samples;
+	__u64 last_ns;
+	__u32 tgid;
+	__u32 pad;
+};
+
+_Static_assert(sizeof(struct mw_event_hdr) == 16, "mw_event_hdr layout");
+_Static_assert(sizeof(struct mw_exec_event) == 576, "mw_exec_event layout");
+_Static_assert(sizeof(struct mw_exit_event) == 48, "mw_exit_event layout");
+_Static_assert(sizeof(struct mw_flow) == 48, "mw_flow layout");
+_Static_assert(sizeof(struct mw_conn) == 160, "mw_conn layout");
+_Static_assert(sizeof(struct mw_conn_event) == 200, "mw_conn_event layout");
+_Static_assert(sizeof(struct mw_payload_event) == 552, "mw_payload_event layout");
+_Static_assert(sizeof(struct mw_cpu) == 24, "mw_cpu layout");
+
+#endif /* MINERWATCH_H */

@@ -1,0 +1,1094 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * poolsim - a loopback-only mining pool simulator for minerwatch tests.
+ *
+ * Speaks enough Stratum v1 and XMRig/CryptoNote JSON-RPC that a miner (real
+ * or simulated) logs in, receives jobs and gets its shares accepted, so the
+ * sensor sees traffic shaped like the real thing. Nothing is validated: every
+ * share is accepted, because the point is the wire pattern, not the mining.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS	256
+/* Longest accepted line, excluding its '\n'. */
+#define MAX_LINE	(64 * 1024)
+/* A client that does not read its pushes is dropped rather than buffered forever. */
+#define MAX_OUTBUF	(1024 * 1024)
+/* Finished clients remembered for the exit summary. */
+#define MAX_HISTORY	1024
+
+#define XMR_TARGET	"b88d0600"
+#define XMR_ALGO	"rx/0"
+
+enum proto {
+	PROTO_UNKNOWN,
+	PROTO_STRATUM,
+	PROTO_XMRIG,
+};
+
+struct client {
+	int fd;
+	unsigned int conn_id;
+	enum proto proto;
+	bool authorized;	/* stratum authorize or xmrig login done */
+	char peer[INET6_ADDRSTRLEN + 8];
+	char extranonce1[9];
+	char session[33];
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len;
+	size_t out_cap;
+	unsigned long accepted;
+};
+
+struct history {
+	unsigned int conn_id;
+	enum proto proto;
+	unsigned long accepted;
+};
+
+struct job {
+	unsigned int seq;
+	char id[17];
+	bool clean;
+	/* Stratum fields */
+	char prevhash[65];
+	char coinb1[121];
+	char coinb2[97];
+	char merkle[3][65];
+	char ntime[9];
+	/* XMRig fields */
+	char blob[153];
+	unsigned long height;
+};
+
+static struct {
+	const char *bind_addr;
+	unsigned int port;
+	const char *port_file;
+	double job_interval;
+	double duration;
+	bool quiet;
+} opt = {
+	.bind_addr = "127.0.0.1",
+	.port = 0,
+	.job_interval = 30.0,
+	.duration = 600.0,
+};
+
+static struct client clients[MAX_CLIENTS];
+static struct pollfd pfds[MAX_CLIENTS + 1];
+static struct history hist[MAX_HISTORY];
+static unsigned int hist_len;
+static unsigned int next_conn_id = 1;
+static unsigned int n_stratum, n_xmrig, n_conns, n_refused;
+static unsigned long total_accepted;
+static struct job job;
+static char seed_hash[65];
+static uint64_t rng_state;
+static volatile sig_atomic_t stop_signal;
+
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (opt.quiet)
+		return;
+	va_start(ap, fmt);
+	fputs("poolsim: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("poolsim: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Job contents only need to look random, not be unpredictable. */
+static uint64_t rng_next(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static void rng_seed(void)
+{
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	rng_state = seed ? seed : 0x9e3779b97f4a7c15ULL;
+}
+
+/* Fills @nchars hex digits plus a terminating NUL. */
+static void rand_hex(char *dst, size_t nchars)
+{
+	static const char digits[] = "0123456789abcdef";
+	uint64_t r = 0;
+	size_t i;
+
+	for (i = 0; i < nchars; i++) {
+		if (i % 16 == 0)
+			r = rng_next();
+		dst[i] = digits[r & 0xf];
+		r >>= 4;
+	}
+	dst[nchars] = '\0';
+}
+
+static const char *proto_name(enum proto p)
+{
+	switch (p) {
+	case PROTO_STRATUM:
+		return "stratum";
+	case PROTO_XMRIG:
+		return "xmrig";
+	default:
+		return "unknown";
+	}
+}
+
+/*
+ * A Monero hashing blob is major/minor version, varint timestamp, previous
+ * block id, 4-byte nonce, tree root and tx count; reproducing the layout
+ * makes the 152 hex chars look like a real job to anything that inspects it.
+ */
+static void make_xmr_blob(char *blob)
+{
+	uint64_t ts = (uint64_t)time(NULL);
+	char *p = blob;
+	int i;
+
+	p += sprintf(p, "1010");
+	for (i = 0; i < 5; i++) {
+		unsigned int byte = ts & 0x7f;
+
+		ts >>= 7;
+		if (i < 4)
+			byte |= 0x80;
+		p += sprintf(p, "%02x", byte);
+	}
+	rand_hex(p, 64);
+	p += 64;
+	p += sprintf(p, "00000000");
+	rand_hex(p, 64);
+	p += 64;
+	sprintf(p, "%02x", (unsigned int)(1 + rng_next() % 100));
+}
+
+static void new_job(void)
+{
+	int i;
+
+	job.seq++;
+	snprintf(job.id, sizeof(job.id), "%x", job.seq);
+	/* Pools flag a new block every few jobs; the rest are template updates. */
+	job.clean = job.seq % 4 == 1;
+	if (job.clean || !job.prevhash[0])
+		rand_hex(job.prevhash, 64);
+	/* Coinbase halves are split around the extranonce, as in a real template. */
+	snprintf(job.coinb1, sizeof(job.coinb1),
+		 "01000000010000000000000000000000000000000000000000000000000000000000000000"
+		 "ffffffff2003%06x", (unsigned int)(840000 + job.seq) & 0xffffff);
+	rand_hex(job.coinb2, 96);
+	for (i = 0; i < 3; i++)
+		rand_hex(job.merkle[i], 64);
+	snprintf(job.ntime, sizeof(job.ntime), "%08x", (unsigned int)time(NULL));
+
+	make_xmr_blob(job.blob);
+	job.height = 3100000 + job.seq;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void client_close(struct client *c, const char *why);
+
+static int client_queue(struct client *c, const char *data, size_t len)
+{
+	if (c->out_len + len + 1 > MAX_OUTBUF) {
+		client_close(c, "output backlog too large");
+		return -1;
+	}
+	if (c->out_len + len + 1 > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < c->out_len + len + 1)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p) {
+			client_close(c, "out of memory");
+			return -1;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	c->out[c->out_len++] = '\n';
+	return 0;
+}
+
+/* Takes ownership of @msg. */
+static int client_send(struct client *c, struct json_object *msg)
+{
+	const char *s;
+	size_t len;
+	int ret;
+
+	s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	ret = client_queue(c, s, len);
+	json_object_put(msg);
+	return ret;
+}
+
+static void client_flush(struct client *c)
+{
+	size_t off = 0;
+
+	while (off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			client_close(c, strerror(errno));
+			return;
+		}
+		off += n;
+	}
+	memmove(c->out, c->out + off, c->out_len - off);
+	c->out_len -= off;
+}
+
+static struct json_object *id_copy(struct json_object *id)
+{
+	/* A missing id is answered as null, which is what pools do. */
+	return id ? json_object_get(id) : NULL;
+}
+
+static int reply_result(struct client *c, struct json_object *id, struct json_object *result)
+{
+	struct json_object *msg = json_object_new_object();
+
+	json_object_object_add(msg, "id", id_copy(id));
+	if (c->proto == PROTO_XMRIG) {
+		json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
+		json_object_object_add(msg, "error", NULL);
+		json_object_object_add(msg, "result", result);
+	} else {
+		json_object_object_add(msg, "result", result);
+		json_object_object_add(msg, "error", NULL);
+	}
+	return client_send(c, msg);
+}
+
+/* Each dialect has its own error shape; miners parse the one they expect. */
+static int reply_error(struct client *c, struct json_object *id, int code, const char *text)
+{
+	struct json_object *msg = json_object_new_object();
+	struct json_object *err;
+
+	json_object_object_add(msg, "id", id_copy(id));
+	switch (c->proto) {
+	case PROTO_STRATUM:
+		err = json_object_new_array();
+		json_object_array_add(err, json_object_new_int(code));
+		json_object_array_add(err, json_object_new_string(text));
+		json_object_array_add(err, NULL);
+		json_object_object_add(msg, "result", NULL);
+		json_object_object_add(msg, "error", err);
+		break;
+	case PROTO_XMRIG:
+	default:
+		err = json_object_new_object();
+		json_object_object_add(err, "code", json_object_new_int(code));
+		json_object_object_add(err, "message", json_object_new_string(text));
+		json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
+		json_object_object_add(msg, "error", err);
+		break;
+	}
+	return client_send(c, msg);
+}
+
+/* ---- Stratum v1 -------------------------------------------------------- */
+
+static int stratum_push_difficulty(struct client *c)
+{
+	struct json_object *msg = json_object_new_object();
+	struct json_object *params = json_object_new_array();
+
+	json_object_array_add(params, json_object_new_int(16384));
+	json_object_object_add(msg, "id", NULL);
+	json_object_object_add(msg, "method", json_object_new_string("mining.set_difficulty"));
+	json_object_object_add(msg, "params", params);
+	return client_send(c, msg);
+}
+
+static int stratum_push_notify(struct client *c)
+{
+	struct json_object *msg = json_object_new_object();
+	struct json_object *params = json_object_new_array();
+	struct json_object *branch = json_object_new_array();
+	int i;
+
+	for (i = 0; i < 3; i++)
+		json_object_array_add(branch, json_object_new_string(job.merkle[i]));
+	json_object_array_add(params, json_object_new_string(job.id));
+	json_object_array_add(params, json_object_new_string(job.prevhash));
+	json_object_array_add(params, json_object_new_string(job.coinb1));
+	json_object_array_add(params, json_object_new_string(job.coinb2));
+	json_object_array_add(params, branch);
+	json_object_array_add(params, json_object_new_string("20000000"));
+	json_object_array_add(params, json_object_new_string("17034219"));
+	json_object_array_add(params, json_object_new_string(job.ntime));
+	json_object_array_add(params, json_object_new_boolean(job.clean));
+	json_object_object_add(msg, "id", NULL);
+	json_object_object_add(msg, "method", json_object_new_string("mining.notify"));
+	json_object_object_add(msg, "params", params);
+	return client_send(c, msg);
+}
+
+static int stratum_subscribe(struct client *c, struct json_object *id)
+{
+	struct json_object *res = json_object_new_array();
+	struct json_object *subs = json_object_new_array();
+	struct json_object *s1 = json_object_new_array();
+	struct json_object *s2 = json_object_new_array();
+	char subid[17];
+
+	rand_hex(subid, 16);
+	json_object_array_add(s1, json_object_new_string("mining.set_difficulty"));
+	json_object_array_add(s1, json_object_new_string(subid));
+	json_object_array_add(s2, json_object_new_string("mining.notify"));
+	json_object_array_add(s2, json_object_new_string(subid));
+	json_object_array_add(subs, s1);
+	json_object_array_add(subs, s2);
+	json_object_array_add(res, subs);
+	json_object_array_add(res, json_object_new_string(c->extranonce1));
+	json_object_array_add(res, json_object_new_int(4));
+	return reply_result(c, id, res);
+}
+
+static const char *first_string_param(struct json_object *params)
+{
+	struct json_object *p;
+
+	if (!json_object_is_type(params, json_type_array) ||
+	    json_object_array_length(params) < 1)
+		return NULL;
+	p = json_object_array_get_idx(params, 0);
+	return json_object_is_type(p, json_type_string) ? json_object_get_string(p) : NULL;
+}
+
+static int stratum_handle(struct client *c, const char *method, struct json_object *id,
+			  struct json_object *params)
+{
+	if (!strcmp(method, "mining.subscribe"))
+		return stratum_subscribe(c, id);
+
+	if (!strcmp(method, "mining.authorize")) {
+		const char *user = first_string_param(params);
+		bool first = !c->authorized;
+
+		c->authorized = true;
+		if (first)
+			logmsg("client %u (%s) stratum authorize user=%.64s", c->conn_id,
+			       c->peer, user ? user : "?");
+		if (reply_result(c, id, json_object_new_boolean(true)) < 0)
+			return -1;
+		if (stratum_push_difficulty(c) < 0)
+			return -1;
+		return stratum_push_notify(c);
+	}
+
+	if (!strcmp(method, "mining.submit")) {
+		c->accepted++;
+		total_accepted++;
+		return reply_result(c, id, json_object_new_boolean(true));
+	}
+
+	if (!strcmp(method, "mining.configure"))
+		return reply_result(c, id, json_object_new_object());
+
+	if (!strcmp(method, "mining.extranonce.subscribe") ||
+	    !strcmp(method, "mining.suggest_difficulty"))
+		return reply_result(c, id, json_object_new_boolean(true));
+
+	return reply_error(c, id, 20, "Unsupported method");
+}
+
+/* ---- XMRig / CryptoNote ------------------------------------------------ */
+
+static struct json_object *xmr_job_object(void)
+{
+	struct json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "blob", json_object_new_string(job.blob));
+	json_object_object_add(j, "job_id", json_object_new_string(job.id));
+	json_object_object_add(j, "target", json_object_new_string(XMR_TARGET));
+	json_object_object_add(j, "algo", json_object_new_string(XMR_ALGO));
+	json_object_object_add(j, "height", json_object_new_int64(job.height));
+	json_object_object_add(j, "seed_hash", json_object_new_string(seed_hash));
+	return j;
+}
+
+static int xmr_push_job(struct client *c)
+{
+	struct json_object *msg = json_object_new_object();
+
+	json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(msg, "method", json_object_new_string("job"));
+	json_object_object_add(msg, "params", xmr_job_object());
+	return client_send(c, msg);
+}
+
+static struct json_object *status(const char *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "status", json_object_new_string(s));
+	return o;
+}
+
+static int xmr_login(struct client *c, struct json_object *id, struct json_object *params)
+{
+	struct json_object *res = json_object_new_object();
+	struct json_object *ext = json_object_new_array();
+	struct json_object *login = NULL;
+	struct json_object *agent = NULL;
+
+	if (json_object_is_type(params, json_type_object)) {
+		json_object_object_get_ex(params, "login", &login);
+		json_object_object_get_ex(params, "agent", &agent);
+	}
+	if (!c->authorized)
+		logmsg("client %u (%s) xmrig login user=%.64s agent=%.80s", c->conn_id, c->peer,
+		       login ? json_object_get_string(login) : "?",
+		       agent ? json_object_get_string(agent) : "?");
+	c->authorized = true;
+	rand_hex(c->session, 32);
+
+	json_object_array_add(ext, json_object_new_string("algo"));
+	json_object_array_add(ext, json_object_new_string("keepalive"));
+	json_object_object_add(res, "id", json_object_new_string(c->session));
+	json_object_object_add(res, "job", xmr_job_object());
+	json_object_object_add(res, "extensions", ext);
+	json_object_object_add(res, "status", json_object_new_string("OK"));
+	return reply_result(c, id, res);
+}
+
+static int xmr_handle(struct client *c, const char *method, struct json_object *id,
+		      struct json_object *params)
+{
+	if (!strcmp(method, "login"))
+		return xmr_login(c, id, params);
+
+	if (!strcmp(method, "submit")) {
+		c->accepted++;
+		total_accepted++;
+		return reply_result(c, id, status("OK"));
+	}
+
+	if (!strcmp(method, "keepalived"))
+		return reply_result(c, id, status("KEEPALIVED"));
+
+	if (!strcmp(method, "getjob"))
+		return reply_result(c, id, xmr_job_object());
+
+	return reply_error(c, id, -1, "Unsupported method");
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static bool is_stratum_method(const char *m)
+{
+	return !strncmp(m, "mining.", 7);
+}
+
+static bool is_xmrig_method(const char *m)
+{
+	return !strcmp(m, "login") || !strcmp(m, "submit") || !strcmp(m, "keepalived") ||
+	       !strcmp(m, "getjob");
+}
+
+static int handle_message(struct client *c, struct json_object *req)
+{
+	struct json_object *id = NULL, *jm = NULL, *params = NULL;
+	const char *method;
+
+	if (!json_object_is_type(req, json_type_object))
+		return reply_error(c, NULL, -32600, "Invalid Request");
+	json_object_object_get_ex(req, "id", &id);
+	json_object_object_get_ex(req, "params", &params);
+	if (!json_object_object_get_ex(req, "method", &jm) ||
+	    !json_object_is_type(jm, json_type_string))
+		return reply_error(c, id, -32600, "Invalid Request");
+	method = json_object_get_string(jm);
+
+	/* The dialect is fixed by the first method we recognise. */
+	if (c->proto == PROTO_UNKNOWN) {
+		if (is_stratum_method(method)) {
+			c->proto = PROTO_STRATUM;
+			n_stratum++;
+		} else if (is_xmrig_method(method)) {
+			c->proto = PROTO_XMRIG;
+			n_xmrig++;
+		} else {
+			return reply_error(c, id, -32601, "Method not found");
+		}
+		logmsg("client %u (%s) speaks %s", c->conn_id, c->peer, proto_name(c->proto));
+	}
+
+	if (c->proto == PROTO_STRATUM)
+		return stratum_handle(c, method, id, params);
+	return xmr_handle(c, method, id, params);
+}
+
+static int handle_line(struct client *c, char *line, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *req;
+	enum json_tokener_error jerr;
+	size_t end;
+	int ret;
+
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return 0;
+
+	tok = json_tokener_new();
+	if (!tok)
+		return reply_error(c, NULL, -32603, "Internal error");
+	req = json_tokener_parse_ex(tok, line, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+
+	if (!req || jerr != json_tokener_success) {
+		json_object_put(req);
+		return reply_error(c, NULL, -32700, "Parse error");
+	}
+	while (end < len && (line[end] == ' ' || line[end] == '\t'))
+		end++;
+	if (end != len) {
+		json_object_put(req);
+		return reply_error(c, NULL, -32700, "Parse error");
+	}
+	ret = handle_message(c, req);
+	json_object_put(req);
+	return ret;
+}
+
+/* ---- connection management -------------------------------------------- */
+
+static void record_history(const struct client *c)
+{
+	if (hist_len >= MAX_HISTORY)
+		return;
+	hist[hist_len].conn_id = c->conn_id;
+	hist[hist_len].proto = c->proto;
+	hist[hist_len].accepted = c->accepted;
+	hist_len++;
+}
+
+static void client_close(struct client *c, const char *why)
+{
+	if (c->fd < 0)
+		return;
+	logmsg("client %u (%s) closed: %s; proto=%s accepted=%lu", c->conn_id, c->peer, why,
+	       proto_name(c->proto), c->accepted);
+	record_history(c);
+	close(c->fd);
+	c->fd = -1;
+	free(c->in);
+	free(c->out);
+	c->in = NULL;
+	c->out = NULL;
+	c->in_len = c->out_len = c->out_cap = 0;
+}
+
+static void format_peer(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		snprintf(buf, len, "%s:%u", addr, ntohs(sin->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		snprintf(buf, len, "[%s]:%u", addr, ntohs(sin6->sin6_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+static void accept_clients(int lfd)
+{
+	int n;
+
+	/* Bounded so a connect flood cannot starve the existing clients. */
+	for (n = 0; n < 64; n++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct client *c = NULL;
+		int fd, i;
+
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				logmsg("accept: %s", strerror(errno));
+			return;
+		}
+		for (i = 0; i < MAX_CLIENTS; i++) {
+			if (clients[i].fd < 0) {
+				c = &clients[i];
+				break;
+			}
+		}
+		if (!c) {
+			n_refused++;
+			logmsg("client limit (%d) reached, refusing connection", MAX_CLIENTS);
+			close(fd);
+			continue;
+		}
+		memset(c, 0, sizeof(*c));
+		c->in = malloc(MAX_LINE + 1);
+		if (!c->in) {
+			close(fd);
+			c->fd = -1;
+			continue;
+		}
+		c->fd = fd;
+		c->conn_id = next_conn_id++;
+		c->proto = PROTO_UNKNOWN;
+		format_peer(&ss, c->peer, sizeof(c->peer));
+		/* Distinct per connection, like a pool's extranonce1 allocator. */
+		snprintf(c->extranonce1, sizeof(c->extranonce1), "%08x",
+			 (unsigned int)(c->conn_id * 0x9e3779b1u));
+		n_conns++;
+		logmsg("client %u (%s) connected", c->conn_id, c->peer);
+	}
+}
+
+static void client_read(struct client *c)
+{
+	size_t start = 0, i, scan;
+	ssize_t n;
+
+	n = recv(c->fd, c->in + c->in_len, MAX_LINE + 1 - c->in_len, 0);
+	if (n == 0) {
+		client_close(c, "peer closed");
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			client_close(c, strerror(errno));
+		return;
+	}
+	scan = c->in_len;
+	c->in_len += n;
+
+	for (i = scan; i < c->in_len; i++) {
+		if (c->in[i] != '\n')
+			continue;
+		c->in[i] = '\0';
+		if (handle_line(c, c->in + start, i - start) < 0 || c->fd < 0)
+			return;
+		start = i + 1;
+	}
+	memmove(c->in, c->in + start, c->in_len - start);
+	c->in_len -= start;
+	if (c->in_len > MAX_LINE)
+		client_close(c, "line longer than 64 KiB");
+}
+
+static void push_jobs(void)
+{
+	unsigned int pushed = 0;
+	int i;
+
+	new_job();
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+
+		if (c->fd < 0 || !c->authorized)
+			continue;
+		if (c->proto == PROTO_STRATUM) {
+			if (stratum_push_notify(c) < 0)
+				continue;
+		} else if (c->proto == PROTO_XMRIG) {
+			if (xmr_push_job(c) < 0)
+				continue;
+		}
+		pushed++;
+	}
+	logmsg("job %s pushed to %u client(s)", job.id, pushed);
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	/* Mapped without the resolver, so /etc/hosts cannot widen the bind. */
+	if (!strcmp(s, "localhost"))
+		s = "127.0.0.1";
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
+		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
+			return -1;
+		sin->sin_family = AF_INET;
+		*sl = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
+		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		*sl = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+static int open_listener(unsigned int *port_out, char *addr_out, size_t addr_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1;
+
+	if (parse_bind(opt.bind_addr, &ss, &sl) < 0)
+		die("refusing --bind %s: only loopback (127.0.0.0/8, ::1, localhost) is allowed",
+		    opt.bind_addr);
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(opt.port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(opt.port);
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	/* Tests restart the pool on the same port while old sockets sit in TIME_WAIT. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		die("SO_REUSEADDR: %s", strerror(errno));
+	if (ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		die("IPV6_V6ONLY: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		die("bind %s port %u: %s", opt.bind_addr, opt.port, strerror(errno));
+	if (listen(fd, 128) < 0)
+		die("listen: %s", strerror(errno));
+
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		die("getsockname: %s", strerror(errno));
+	format_peer(&ss, addr_out, addr_len);
+	*port_out = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port) :
+					      ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
+/* Written via rename so a polling test never reads a half-written number. */
+static void write_port_file(unsigned int port)
+{
+	char *tmp;
+	FILE *f;
+
+	if (asprintf(&tmp, "%s.tmp.%d", opt.port_file, (int)getpid()) < 0)
+		die("out of memory");
+	f = fopen(tmp, "w");
+	if (!f)
+		die("cannot create %s: %s", tmp, strerror(errno));
+	fprintf(f, "%u\n", port);
+	if (fclose(f) != 0) {
+		unlink(tmp);
+		die("cannot write %s: %s", tmp, strerror(errno));
+	}
+	if (rename(tmp, opt.port_file) < 0) {
+		unlink(tmp);
+		die("cannot rename %s to %s: %s", tmp, opt.port_file, strerror(errno));
+	}
+	free(tmp);
+}
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static double parse_seconds(const char *name, const char *s, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
+		die("invalid %s '%s' (expected %g..%g seconds)", name, s, min, max);
+	return v;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: poolsim [--bind ADDR] [--port P] [--port-file FILE]\n"
+		"               [--job-interval SECONDS] [--duration SECONDS] [--quiet]\n"
+		"  --bind ADDR          loopback address to listen on (default 127.0.0.1;\n"
+		"                       only 127.0.0.0/8, ::1 and localhost are accepted)\n"
+		"  --port P             TCP port, 0 = ephemeral (default 0)\n"
+		"  --port-file FILE     write the bound port to FILE (atomically)\n"
+		"  --job-interval SEC   push a new job every SEC seconds (default 30)\n"
+		"  --duration SEC       exit after SEC seconds (default 600)\n"
+		"  --quiet              no log or summary on stderr\n");
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "bind", required_argument, NULL, 'b' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "port-file", required_argument, NULL, 'f' },
+		{ "job-interval", required_argument, NULL, 'j' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "b:p:f:j:d:qh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			opt.bind_addr = optarg;
+			break;
+		case 'p':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 0 || v > 65535)
+				die("invalid --port '%s'", optarg);
+			opt.port = v;
+			break;
+		case 'f':
+			opt.port_file = optarg;
+			break;
+		case 'j':
+			opt.job_interval = parse_seconds("--job-interval", optarg, 0.01, 86400);
+			break;
+		case 'd':
+			opt.duration = parse_seconds("--duration", optarg, 0.001, 7 * 86400);
+			break;
+		case 'q':
+			opt.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(1);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "poolsim: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		exit(1);
+	}
+}
+
+static void print_summary(double elapsed)
+{
+	unsigned int i;
+	int j;
+
+	if (opt.quiet)
+		return;
+	/* Clients still connected at exit are recorded like closed ones. */
+	for (j = 0; j < MAX_CLIENTS; j++)
+		if (clients[j].fd >= 0)
+			record_history(&clients[j]);
+
+	fprintf(stderr,
+		"poolsim: summary elapsed=%.1fs connections=%u refused=%u stratum=%u xmrig=%u "
+		"jobs=%u accepted=%lu per_client=",
+		elapsed, n_conns, n_refused, n_stratum, n_xmrig, job.seq, total_accepted);
+	for (i = 0; i < hist_len; i++)
+		fprintf(stderr, "%s%u:%s:%lu", i ? "," : "", hist[i].conn_id,
+			proto_name(hist[i].proto), hist[i].accepted);
+	if (!hist_len)
+		fputs("-", stderr);
+	if (n_conns > hist_len)
+		fputs(",...", stderr);
+	fputc('\n', stderr);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block, waitmask;
+	char addr[INET6_ADDRSTRLEN + 8];
+	double start, deadline, next_push;
+	unsigned int port;
+	int lfd, i;
+
+	parse_args(argc, argv);
+	rng_seed();
+	rand_hex(seed_hash, 64);
+	new_job();
+
+	/*
+	 * Signals stay blocked except inside ppoll(), so a SIGTERM can never
+	 * slip in between the stop check and the wait.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	lfd = open_listener(&port, addr, sizeof(addr));
+	for (i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+
+	printf("listening %s\n", addr);
+	fflush(stdout);
+	if (opt.port_file)
+		write_port_file(port);
+
+	start = now_mono();
+	deadline = start + opt.duration;
+	next_push = start + opt.job_interval;
+
+	while (!stop_signal) {
+		int map[MAX_CLIENTS + 1];
+		struct timespec ts;
+		double now, wait;
+		int nfds = 0, n;
+
+		now = now_mono();
+		if (now >= deadline)
+			break;
+		if (now >= next_push) {
+			push_jobs();
+			/* Skip missed ticks instead of bursting to catch up. */
+			while (next_push <= now)
+				next_push += opt.job_interval;
+		}
+
+		pfds[nfds].fd = lfd;
+		pfds[nfds].events = POLLIN;
+		map[nfds++] = -1;
+		for (i = 0; i < MAX_CLIENTS; i++) {
+			if (clients[i].fd < 0)
+				continue;
+			pfds[nfds].fd = clients[i].fd;
+			pfds[nfds].events = POLLIN | (clients[i].out_len ? POLLOUT : 0);
+			map[nfds++] = i;
+		}
+
+		wait = (next_push < deadline ? next_push : deadline) - now;
+		if (wait < 0)
+			wait = 0;
+		ts.tv_sec = (time_t)wait;
+		ts.tv_nsec = (long)((wait - ts.tv_sec) * 1e9);
+		n = ppoll(pfds, nfds, &ts, &waitmask);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("ppoll: %s", strerror(errno));
+		}
+
+		for (i = 1; i < nfds; i++) {
+			struct client *c = &clients[map[i]];
+			short re = pfds[i].revents;
+
+			if (!re || c->fd != pfds[i].fd)
+				continue;
+			if (re & (POLLIN | POLLHUP | POLLERR))
+				client_read(c);
+			if (c->fd >= 0 && re & POLLNVAL)
+				client_close(c, "invalid fd");
+		}
+		if (pfds[0].revents & POLLIN)
+			accept_clients(lfd);
+
+		/* Flushing last sends replies and pushes produced above in one go. */
+		for (i = 0; i < MAX_CLIENTS; i++)
+			if (clients[i].fd >= 0 && clients[i].out_len)
+				client_flush(&clients[i]);
+	}
+
+	if (stop_signal)
+		logmsg("stopping on signal %d", (int)stop_signal);
+	print_summary(now_mono() - start);
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		if (clients[i].fd >= 0) {
+			close(clients[i].fd);
+			free(clients[i].in);
+			free(clients[i].out);
+		}
+	}
+	close(lfd);
+	return 0;
+}

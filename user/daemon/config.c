@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+void config__defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->output, sizeof(c->output), "/var/log/minerwatch/findings.jsonl");
+	snprintf(c->socket, sizeof(c->socket), "/run/minerwatch/minerwatch.sock");
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/minerwatch");
+	snprintf(c->host_root, sizeof(c->host_root), "/");
+	snprintf(c->imds_endpoint, sizeof(c->imds_endpoint), "http://169.254.169.254");
+	snprintf(c->ecs_agent_url, sizeof(c->ecs_agent_url), "http://127.0.0.1:51678");
+	c->format = FORMAT_OCSF;
+	c->log_level = LOG_LVL_INFO;
+	c->hooks = HOOK_AUTO;
+	c->cpu_sample_hz = 99;
+	c->ringbuf_kib = 2048;
+	c->max_processes = 65536;
+	c->max_connections = 16384;
+	c->update_interval_s = 60;
+	correlator__defaults(&c->detect);
+}
+
+static int set_str(char *dst, size_t dstsz, const char *key, const char *v, char *err,
+		   size_t errsz)
+{
+	if (!v[0]) {
+		snprintf(err, errsz, "%s: empty value", key);
+		return -EINVAL;
+	}
+	if (strlen(v) >= dstsz) {
+		snprintf(err, errsz, "%s: value longer than %zu characters", key, dstsz - 1);
+		return -EINVAL;
+	}
+	snprintf(dst, dstsz, "%s", v);
+	return 0;
+}
+
+static int set_u32(uint32_t *dst, const char *key, const char *v, uint32_t min, uint32_t max,
+		   char *err, size_t errsz)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (!v[0] || *end || errno || v[0] == '-') {
+		snprintf(err, errsz, "%s: \"%s\" is not a whole number", key, v);
+		return -EINVAL;
+	}
+	if (n < min || n > max) {
+		snprintf(err, errsz, "%s: %llu is out of range (%u to %u)", key, n, min, max);
+		return -EINVAL;
+	}
+	*dst = (uint32_t)n;
+	return 0;
+}
+
+static int set_double(double *dst, const char *key, const char *v, double min, double max,
+		      char *err, size_t errsz)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (!v[0] || *end || errno) {
+		snprintf(err, errsz, "%s: \"%s\" is not a number", key, v);
+		return -EINVAL;
+	}
+	if (!(d >= min && d <= max)) {
+		snprintf(err, errsz, "%s: %s is out of range (%g to %g)", key, v, min, max);
+		return -EINVAL;
+	}
+	*dst = d;
+	return 0;
+}
+
+static int set_url(char *dst, size_t dstsz, const char *key, const char *v, char *err,
+		   size_t errsz)
+{
+	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+		snprintf(err, errsz, "%s: \"%s\" is not an http:// or https:// URL", key, v);
+		return -EINVAL;
+	}
+	return set_str(dst, dstsz, key, v, err, errsz);
+}
+
+int config__set(struct config *c, const char *key, const char *v, char *err, size_t errsz)
+{
+	uint32_t u;
+	int e;
+
+#define IS(k) (strcmp(key, k) == 0)
+	if (IS("output"))
+		return set_str(c->output, sizeof(c->output), key, v, err, errsz);
+	if (IS("socket"))
+		return set_str(c->socket, sizeof(c->socket), key, v, err, errsz);
+	if (IS("state_dir"))
+		return set_str(c->state_dir, sizeof(c->state_dir), key, v, err, errsz);
+	if (IS("host_root"))
+		return set_str(c->host_root, sizeof(c->host_root), key, v, err, errsz);
+	if (IS("btf"))
+		return set_str(c->btf, sizeof(c->btf), key, v, err, errsz);
+	if (IS("cgroup_root"))
+		return set_str(c->cgroup_root, sizeof(c->cgroup_root), key, v, err, errsz);
+	if (IS("imds_endpoint"))
+		return set_url(c->imds_endpoint, sizeof(c->imds_endpoint), key, v, err, errsz);
+	if (IS("ecs_agent_url"))
+		return set_url(c->ecs_agent_url, sizeof(c->ecs_agent_url), key, v, err, errsz);
+	if (IS("format")) {
+		if (!strcmp(v, "ocsf"))
+			c->format = FORMAT_OCSF;
+		else if (!strcmp(v, "asff"))
+			c->format = FORMAT_ASFF;
+		else
+			goto bad_choice;
+		return 0;
+	}
+	if (IS("log_level")) {
+		if (log__parse_level(v, &c->log_level))
+			goto bad_choice;
+		return 0;
+	}
+	if (IS("hooks")) {
+		if (!strcmp(v, "auto"))
+			c->hooks = HOOK_AUTO;
+		else if (!strcmp(v, "tp_btf"))
+			c->hooks = HOOK_BTF;
+		else if (!strcmp(v, "raw_tp"))
+			c->hooks = HOOK_RAW;
+		else
+			goto bad_choice;
+		return 0;
+	}
+	if (IS("cpu_sample_hz"))
+		return set_u32(&c->cpu_sample_hz, key, v, 1, 1000, err, errsz);
+	if (IS("ringbuf_kib")) {
+		e = set_u32(&u, key, v, 64, 262144, err, errsz);
+		if (e)
+			return e;
+		if (u & (u - 1)) {
+			snprintf(err, errsz, "%s: %u is not a power of two", key, u);
+			return -EINVAL;
+		}
+		c->ringbuf_kib = u;
+		return 0;
+	}
+	if (IS("max_processes"))
+		return set_u32(&c->max_processes, key, v, 256, 4194304, err, errsz);
+	if (IS("max_connections"))
+		return set_u32(&c->max_connections, key, v, 256, 4194304, err, errsz);
+	if (IS("update_interval_seconds"))
+		return set_u32(&c->update_interval_s, key, v, 1, 86400, err, errsz);
+	if (IS("cpu_busy_cores"))
+		return set_double(&c->detect.cpu_busy_cores, key, v, 0.05, 1024, err, errsz);
+	if (IS("cpu_window_seconds"))
+		return set_u32(&c->detect.cpu_window_s, key, v, 1, 60, err, errsz);
+	if (IS("long_connection_seconds"))
+		return set_u32(&c->detect.long_conn_s, key, v, 1, 86400, err, errsz);
+	if (IS("low_rate_bytes_per_minute")) {
+		e = set_u32(&u, key, v, 1, UINT32_MAX, err, errsz);
+		c->detect.low_rate_bpm = u;
+		return e;
+	}
+#undef IS
+	snprintf(err, errsz, "unknown option \"%s\"", key);
+	return -EINVAL;
+bad_choice:
+	snprintf(err, errsz, "%s: \"%s\" is not one of the accepted values", key, v);
+	return -EINVAL;
+}
+
+struct load_ctx {
+	struct config *c;
+	char *err;
+	size_t errsz;
+	int failed_line;
+};
+
+static int on_entry(void *arg, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = arg;
+	char msg[384];
+
+	if (ctx->failed_line)
+		return 1;
+	if (section[0] && strcmp(section, "minerwatchd")) {
+		snprintf(msg, sizeof(msg), "unknown section [%s]", section);
+	} else if (!name || !value) {
+		return 1;
+	} else if (config__set(ctx->c, name, value, msg, sizeof(msg)) == 0) {
+		return 1;
+	}
+	snprintf(ctx->err, ctx->errsz, "%s", msg);
+	ctx->failed_line = -1;
+	return 0; /* inih reports this line number */
+}
+
+int config__load_file(struct config *c, const char *path, bool required, char *err,
+		      size_t errsz)
+{
+	struct load_ctx ctx = { .c = c, .err = err, .errsz = errsz };
+	char msg[384] = "";
+	FILE *f = fopen(path, "re");
+	int r;
+
+	if (!f) {
+		if (errno == ENOENT && !required)
+			return 0;
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	ctx.err = msg;
+	ctx.errsz = sizeof(msg);
+	r = ini_parse_file(f, on_entry, &ctx);
+	fclose(f);
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		snprintf(err, errsz, "%s: cannot read the file", path);
+		return -EIO;
+	}
+	snprintf(err, errsz, "%s:%d: %s", path, r, msg[0] ? msg : "syntax error");
+	return -EINVAL;
+}
+
+int config__apply_env(struct config *c, char *err, size_t errsz)
+{
+	const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char *dis = getenv("AWS_EC2_METADATA_DISABLED");
+
+	if (dis && !strcasecmp(dis, "true"))
+		c->imds_disabled = true;
+	if (ep && ep[0])
+		return set_url(c->imds_endpoint, sizeof(c->imds_endpoint),
+			       "AWS_EC2_METADATA_SERVICE_ENDPOINT", ep, err, errsz);
+	return 0;
+}

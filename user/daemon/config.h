@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * minerwatchd configuration: defaults, then the config file (INI, parsed with
+ * inih), then environment conventions, then command-line flags. Every key is
+ * validated by one setter, so the file and the flags accept the same values.
+ */
+#ifndef MW_CONFIG_H
+#define MW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "correlator.h"
+#include "loader.h"
+#include "log.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/minerwatch/minerwatch.conf"
+#define CFG_PATH_LEN 512
+
+enum finding_format { FORMAT_OCSF = 0, FORMAT_ASFF };
+
+struct config {
+	char output[CFG_PATH_LEN];
+	enum finding_format format;
+	char socket[CFG_PATH_LEN];
+	char state_dir[CFG_PATH_LEN];
+	char host_root[CFG_PATH_LEN];
+	char imds_endpoint[CFG_PATH_LEN];
+	bool imds_disabled;
+	char ecs_agent_url[CFG_PATH_LEN];
+	char btf[CFG_PATH_LEN];
+	char cgroup_root[CFG_PATH_LEN];
+	enum log_level log_level;
+	enum hook_mode hooks;
+	uint32_t cpu_sample_hz;
+	uint32_t ringbuf_kib;
+	uint32_t max_processes;
+	uint32_t max_connections;
+	uint32_t update_interval_s;
+	struct detect_cfg detect;
+};
+
+void config__defaults(struct config *c);
+/* Sets one key; on error returns -EINVAL with the reason in err. */
+int config__set(struct config *c, const char *key, const char *value, char *err, size_t errsz);
+/*
+ * Loads a file over c. A missing file is fine when !required. On error the
+ * message names the file, the line and the reason.
+ */
+int config__load_file(struct config *c, const char *path, bool required, char *err,
+		      size_t errsz);
+/* AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_EC2_METADATA_DISABLED. */
+int config__apply_env(struct config *c, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Ring-buffer records into the process and connection tables, and the
+ * start-up scan that finds what was already running.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "htab.h"
+#include "log.h"
+#include "mwd.h"
+#include "procfs.h"
+#include "sockdiag.h"
+
+uint64_t mwd__boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void fill_from_procfs(struct proc *p, const struct procfs_info *info)
+{
+	p->ppid = info->ppid;
+	p->uid = info->uid;
+	p->gid = info->gid;
+	memcpy(p->comm, info->comm, sizeof(p->comm));
+	snprintf(p->exe, sizeof(p->exe), "%s", info->exe);
+	if (info->cmdline_len)
+		proc_table__set_cmdline(p, info->cmdline, info->cmdline_len);
+}
+
+/*
+ * The entry for a live pid, read from procfs when the sensor has not seen
+ * it exec (it predates the sensor, or its exec record was lost).
+ */
+struct proc *mwd__proc_for(struct mwd *m, uint32_t pid)
+{
+	struct proc *p = proc_table__lookup(m->procs, pid);
+	struct procfs_info *info;
+	bool created;
+
+	if (p)
+		return p;
+	info = malloc(sizeof(*info));
+	if (!info)
+		return NULL;
+	if (procfs__read(m->cfg.host_root, pid, info) == 0) {
+		p = proc_table__upsert(m->procs, pid, info->start_ns, &created);
+		if (p && created) {
+			fill_from_procfs(p, info);
+			p->from_scan = true;
+			p->seen_ns = mwd__boot_ns();
+		}
+	}
+	free(info);
+	return p;
+}
+
+static struct peer *note_peer(struct proc *p, const struct conn *c)
+{
+	return proc__peer(p, c->family, c->daddr, c->dport);
+}
+
+static void on_exec(struct mwd *m, const struct mw_exec_event *e)
+{
+	struct proc *p;
+	bool created;
+
+	p = proc_table__upsert(m->procs, e->hdr.pid, e->start_ns, &created);
+	if (!p)
+		return;
+	p->ppid = e->ppid;
+	p->uid = e->uid;
+	p->gid = e->gid;
+	p->cgroup_id = e->cgroup_id;
+	p->from_scan = false;
+	if (created)
+		p->seen_ns = e->hdr.ts_ns;
+	memcpy(p->comm, e->comm, sizeof(p->comm));
+	p->comm[sizeof(p->comm) - 1] = '\0';
+	memcpy(p->exe, e->filename, sizeof(p->exe));
+	p->exe[sizeof(p->exe) - 1] = '\0';
+	proc_table__set_cmdline(p, e->args, e->args_len < MW_ARGS_LEN ? e->args_len : MW_ARGS_LEN);
+	/* argv was cut at MW_ARGS_LEN: the rest is in procfs while it runs. */
+	if (e->args_len >= MW_ARGS_LEN) {
+		struct procfs_info *info = malloc(sizeof(*info));
+
+		if (info && procfs__read(m->cfg.host_root, e->hdr.pid, info) == 0 &&
+		    proc__start_ticks(info->start_ns) == proc__start_ticks(e->start_ns))
+			proc_table__set_cmdline(p, info->cmdline, info->cmdline_len);
+		free(info);
+	}
+}
+
+static void on_exit_ev(struct mwd *m, const struct mw_exit_event *e)
+{
+	struct proc *p = proc_table__lookup(m->procs, e->hdr.pid);
+
+	if (p && proc__start_ticks(p->start_ns) == proc__start_ticks(e->start_ns))
+		proc_table__remove(m->procs, e->hdr.pid);
+}
+
+static void on_connect(struct mwd *m, const struct mw_conn_event *e)
+{
+	struct conn *c = conn_table__insert(m->conns, e->cookie);
+	struct proc *p;
+
+	if (!c)
+		return;
+	c->pid = e->conn.pid;
+	c->family = e->conn.family;
+	c->dport = e->conn.dport;
+	memcpy(c->daddr, e->conn.daddr, sizeof(c->daddr));
+	c->connect_ns = e->conn.connect_ns;
+	p = mwd__proc_for(m, c->pid);
+	if (p) {
+		p->nconns++;
+		note_peer(p, c);
+	}
+}
+
+static void on_close(struct mwd *m, const struct mw_conn_event *e)
+{
+	struct conn *c = conn_table__lookup(m->conns, e->cookie);
+	struct proc *p;
+
+	if (!c)
+		return;
+	p = proc_table__lookup(m->procs, c->pid);
+	if (p && p->nconns)
+		p->nconns--;
+	if (p && p->oldest_conn == c)
+		p->oldest_conn = NULL;
+	conn_table__remove(m->conns, e->cookie);
+}
+
+static void on_payload(struct mwd *m, const struct mw_payload_event *e)
+{
+	struct conn *c = conn_table__lookup(m->conns, e->cookie);
+	struct proc *p;
+	struct peer *pe;
+
+	if (!c || e->dir > MW_DIR_IN)
+		return;
+	if (!conn__add_payload(c, e->dir, e->seg, e->data, e->len, e->seg_len, e->hdr.ts_ns))
+		return;
+	p = proc_table__lookup(m->procs, c->pid);
+	if (!p)
+		return;
+	pe = note_peer(p, c);
+	if (pe && pe->proto.kind == PROTO_NONE) {
+		pe->proto = c->proto;
+		pe->proto_ns = c->proto_ns;
+		pe->dir = c->proto_dir;
+		log_info("pid %u: %s protocol (%s) to port %u", p->pid,
+			 proto__name(c->proto.kind), c->proto.method, c->dport);
+	}
+}
+
+int mwd__handle_event(void *ctx, void *data, size_t size)
+{
+	struct mwd *m = ctx;
+	const struct mw_event_hdr *h = data;
+
+	if (size < sizeof(*h) || h->type == 0 || h->type >= MW_EV_TYPE_MAX) {
+		m->bad_records++;
+		return 0;
+	}
+	switch (h->type) {
+	case MW_EV_EXEC:
+		if (size < sizeof(struct mw_exec_event))
+			goto bad;
+		on_exec(m, data);
+		break;
+	case MW_EV_EXIT:
+		if (size < sizeof(struct mw_exit_event))
+			goto bad;
+		on_exit_ev(m, data);
+		break;
+	case MW_EV_CONNECT:
+		if (size < sizeof(struct mw_conn_event))
+			goto bad;
+		on_connect(m, data);
+		break;
+	case MW_EV_CLOSE:
+		if (size < sizeof(struct mw_conn_event))
+			goto bad;
+		on_close(m, data);
+		break;
+	case MW_EV_PAYLOAD:
+		if (size < sizeof(struct mw_payload_event))
+			goto bad;
+		on_payload(m, data);
+		break;
+	}
+	m->handled[h->type]++;
+	return 0;
+bad:
+	m->bad_records++;
+	return 0;
+}
+
+static int scan_one(const struct procfs_info *info, void *arg)
+{
+	struct mwd *m = arg;
+	bool created;
+	struct proc *p = proc_table__upsert(m->procs, info->pid, info->start_ns, &created);
+
+	if (p && created) {
+		fill_from_procfs(p, info);
+		p->from_scan = true;
+		p->seen_ns = mwd__boot_ns();
+		m->scanned_procs++;
+	}
+	return 0;
+}
+
+struct conn_scan {
+	struct mwd *m;
+	struct htab *owners;
+};
+
+static void scan_conn(const struct sockdiag_conn *sc, void *arg)
+{
+	struct conn_scan *cs = arg;
+	struct mwd *m = cs->m;
+	uint32_t pid = (uint32_t)(uintptr_t)htab__get(cs->owners, sc->inode);
+	struct mw_conn kc = { 0 };
+	struct conn *c;
+	struct proc *p;
+
+	if (!pid || pid == (uint32_t)getpid() || !sc->cookie)
+		return;
+	/* Let the kernel side count its traffic from now on. */
+	kc.pid = pid;
+	kc.family = sc->family;
+	kc.dport = sc->dport;
+	memcpy(kc.daddr, sc->daddr, sizeof(kc.daddr));
+	kc.connect_ns = mwd__boot_ns();
+	kc.state = sc->state;
+	if (bpf_map_update_elem(loader__conns_fd(m->loader), &sc->cookie, &kc, BPF_NOEXIST) &&
+	    errno != EEXIST)
+		return;
+	c = conn_table__insert(m->conns, sc->cookie);
+	if (!c)
+		return;
+	c->pid = pid;
+	c->family = sc->family;
+	c->dport = sc->dport;
+	memcpy(c->daddr, sc->daddr, sizeof(c->daddr));
+	c->connect_ns = kc.connect_ns;
+	c->preexisting = true;
+	m->scanned_conns++;
+	p = mwd__proc_for(m, pid);
+	if (p) {
+		p->nconns++;
+		note_peer(p, c);
+	}
+}
+
+/*
+ * Processes and connections that existed before the programs were attached.
+ * Runs after attach, so anything starting meanwhile is seen by both paths;
+ * the tables deduplicate.
+ */
+void mwd__scan(struct mwd *m)
+{
+	struct conn_scan cs = { .m = m };
+	int e;
+
+	e = procfs__scan(m->cfg.host_root, scan_one, m);
+	if (e)
+		log_warn("process scan of %s/proc failed: %s", m->cfg.host_root, strerror(-e));
+	cs.owners = htab__new();
+	if (!cs.owners)
+		return;
+	e = procfs__socket_owners(m->cfg.host_root, cs.owners);
+	if (!e)
+		e = sockdiag__outbound(scan_conn, &cs);
+	if (e)
+		log_warn("connection scan failed: %s", strerror(-e));
+	htab__free(cs.owners);
+}

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Start-up, the event loop, reload and shutdown. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "control.h"
+#include "log.h"
+#include "mwd.h"
+#include "notify.h"
+#include "procfs.h"
+
+#define SINK_MAX_PENDING (16U << 20)
+
+int mwd__load_config(const struct mwd *m, struct config *c, char *err, size_t errsz)
+{
+	int e;
+
+	config__defaults(c);
+	e = config__load_file(c, m->config_path, m->config_required, err, errsz);
+	if (!e)
+		e = config__apply_env(c, err, errsz);
+	for (int i = 0; !e && i < m->noverrides; i++) {
+		char msg[384];
+
+		e = config__set(c, m->overrides[i].key, m->overrides[i].value, msg, sizeof(msg));
+		if (e)
+			snprintf(err, errsz, "--%s: %s", m->overrides[i].key, msg);
+	}
+	return e;
+}
+
+static void host_info(struct mwd *m)
+{
+	struct host_info *h = &m->host;
+	char path[CFG_PATH_LEN + 32], line[256];
+	struct utsname un;
+	FILE *f;
+
+	if (gethostname(h->hostname, sizeof(h->hostname) - 1))
+		h->hostname[0] = '\0';
+	if (procfs__boot_id(m->cfg.host_root, h->boot_id))
+		snprintf(h->boot_id, sizeof(h->boot_id), "00000000-0000-0000-0000-000000000000");
+	if (uname(&un) == 0)
+		snprintf(h->kernel_release, sizeof(h->kernel_release), "%s", un.release);
+	snprintf(h->os_name, sizeof(h->os_name), "Linux");
+	snprintf(path, sizeof(path), "%s/etc/os-release", m->cfg.host_root);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "PRETTY_NAME=", 12))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(h->os_name, sizeof(h->os_name), "%.*s", (int)strcspn(line + 13, "\""),
+			 line + 13);
+	}
+	if (f)
+		fclose(f);
+	if (m->cfg.imds_disabled)
+		snprintf(m->instance_missing, sizeof(m->instance_missing),
+			 "IMDS disabled by AWS_EC2_METADATA_DISABLED");
+	else
+		snprintf(m->instance_missing, sizeof(m->instance_missing),
+			 "instance metadata collection is not part of this version");
+}
+
+static void read_kstats(struct mwd *m)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mw_stats *per = NULL, sum = { 0 };
+	uint32_t zero = 0;
+	uint64_t total = 0;
+
+	if (ncpu <= 0)
+		return;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per || bpf_map_lookup_elem(loader__stats_fd(m->loader), &zero, per)) {
+		free(per);
+		return;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		for (int i = 0; i < MW_EV_TYPE_MAX; i++) {
+			sum.events[i] += per[c].events[i];
+			sum.ringbuf_drops[i] += per[c].ringbuf_drops[i];
+		}
+		sum.conn_map_full += per[c].conn_map_full;
+		sum.cpu_map_full += per[c].cpu_map_full;
+		sum.thread_map_full += per[c].thread_map_full;
+		sum.cpu_samples += per[c].cpu_samples;
+		sum.read_errors += per[c].read_errors;
+	}
+	free(per);
+	m->kstats = sum;
+	total = sum.conn_map_full + sum.cpu_map_full + sum.thread_map_full;
+	for (int i = 0; i < MW_EV_TYPE_MAX; i++)
+		total += sum.ringbuf_drops[i];
+	if (total != m->lost_total_prev) {
+		log_warn("kernel events lost: %llu so far (ring buffer or map full)",
+			 (unsigned long long)total);
+		m->lost_total_prev = total;
+		m->lost_last_change_ns = mwd__boot_ns();
+	}
+}
+
+static struct proc *cpu_lookup(uint32_t tgid, void *arg)
+{
+	return mwd__proc_for(arg, tgid);
+}
+
+static void tick(struct mwd *m)
+{
+	uint64_t now = mwd__boot_ns();
+	struct sink_stats ss;
+	int e;
+
+	read_kstats(m);
+	e = cpu_reader__poll(m->cpu, m->procs, now - m->last_cpu_boot_ns, cpu_lookup, m);
+	if (e < 0)
+		log_warn("reading CPU samples failed: %s", strerror(-e));
+	m->last_cpu_boot_ns = now;
+	detector__tick(m->det, now);
+	sink__stats(m->sink, &ss);
+	if (ss.pending)
+		sink__flush(m->sink);
+	control__expire(m->ctl);
+}
+
+static void reload(struct mwd *m)
+{
+	struct config c;
+	char err[512];
+
+	if (mwd__load_config(m, &c, err, sizeof(err))) {
+		log_error("config reload rejected, keeping the running config: %s", err);
+		snprintf(m->reload_error, sizeof(m->reload_error), "%s", err);
+	} else {
+		/* Settings that need no re-attach take effect now. */
+		m->cfg.log_level = c.log_level;
+		m->cfg.detect = c.detect;
+		m->cfg.update_interval_s = c.update_interval_s;
+		log__set_level(c.log_level);
+		m->reload_error[0] = '\0';
+		log_info("config reloaded from %s", m->config_path);
+	}
+	if (sink__reopen(m->sink))
+		log_error("cannot reopen the output %s", sink__path(m->sink));
+}
+
+static int add_fd(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int setup(struct mwd *m)
+{
+	struct loader_opts lo = {
+		.btf_path = m->cfg.btf[0] ? m->cfg.btf : NULL,
+		.cgroup_root = m->cfg.cgroup_root[0] ? m->cfg.cgroup_root : NULL,
+		.hooks = m->cfg.hooks,
+		.ringbuf_bytes = m->cfg.ringbuf_kib * 1024,
+		.max_conns = m->cfg.max_connections,
+		.max_procs = m->cfg.max_processes,
+		.sample_hz = m->cfg.cpu_sample_hz,
+	};
+	struct detector_opts dopt = { 0 };
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	char err[1024] = "";
+	sigset_t mask;
+	int e;
+
+	host_info(m);
+	e = sink__open(m->cfg.output, SINK_MAX_PENDING, &m->sink, err, sizeof(err));
+	if (e) {
+		log_error("%s", err);
+		return EXIT_ENV;
+	}
+	m->procs = proc_table__new(m->cfg.max_processes);
+	m->conns = conn_table__new(m->cfg.max_connections);
+	if (!m->procs || !m->conns) {
+		log_error("out of memory");
+		return EXIT_ENV;
+	}
+	e = control__open(m->cfg.socket, mwd__control, m, &m->ctl, err, sizeof(err));
+	if (e) {
+		log_error("%s", err);
+		return EXIT_ENV;
+	}
+	e = loader__start(&lo, &m->loader, err, sizeof(err));
+	if (e) {
+		log_error("%s", err);
+		return EXIT_ENV;
+	}
+	for (int i = 0; i < loader__prog_count(m->loader); i++) {
+		const struct prog_state *p = loader__prog(m->loader, i);
+
+		if (p->attached)
+			log_info("attached %s: %s", p->name, p->hook);
+		else
+			log_error("program %s not attached (%s): %s", p->name, p->hook, p->error);
+	}
+	m->rb = ring_buffer__new(loader__ringbuf_fd(m->loader), mwd__handle_event, m, NULL);
+	m->cpu = cpu_reader__new(loader__cpu_proc_fd(m->loader), loader__cpu_thread_fd(m->loader),
+				 m->cfg.cpu_sample_hz, m->cfg.max_processes * 2);
+	dopt.cfg = &m->cfg.detect;
+	dopt.update_interval_s = m->cfg.update_interval_s;
+	dopt.host_root = m->cfg.host_root;
+	dopt.host = &m->host;
+	dopt.instance_missing = m->instance_missing;
+	dopt.conns_map_fd = loader__conns_fd(m->loader);
+	m->det = detector__new(&dopt, m->procs, m->conns, m->sink);
+	if (!m->rb || !m->cpu || !m->det) {
+		log_error("cannot set up the event loop: %s", strerror(errno));
+		return EXIT_ENV;
+	}
+	proc_table__set_release(m->procs, detector__release, m->det);
+	m->last_cpu_boot_ns = mwd__boot_ns();
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->sigfd < 0 || m->timerfd < 0 || m->epfd < 0 || timerfd_settime(m->timerfd, 0, &its, NULL) ||
+	    add_fd(m->epfd, m->sigfd) || add_fd(m->epfd, m->timerfd) ||
+	    add_fd(m->epfd, ring_buffer__epoll_fd(m->rb)) || add_fd(m->epfd, control__fd(m->ctl))) {
+		log_error("cannot set up the event loop: %s", strerror(errno));
+		return EXIT_ENV;
+	}
+
+	mwd__scan(m);
+	ring_buffer__consume(m->rb);
+	m->ready = true;
+	m->ready_boot_ns = mwd__boot_ns();
+	notify__send("READY=1\nSTATUS=sensing");
+	log_info("ready in %llu ms: %zu processes, %zu connections tracked%s",
+		 (unsigned long long)((m->ready_boot_ns - m->start_boot_ns) / 1000000),
+		 proc_table__count(m->procs), conn_table__count(m->conns),
+		 loader__all_attached(m->loader) ? "" : " (degraded: see status)");
+	return EXIT_OK;
+}
+
+static void teardown(struct mwd *m)
+{
+	if (m->rb)
+		ring_buffer__consume(m->rb);
+	/* Open findings stay open across a restart: shutdown is not a process exit. */
+	if (m->procs)
+		proc_table__set_release(m->procs, NULL, NULL);
+	ring_buffer__free(m->rb);
+	loader__stop(m->loader);
+	detector__free(m->det);
+	cpu_reader__free(m->cpu);
+	control__close(m->ctl);
+	proc_table__free(m->procs);
+	conn_table__free(m->conns);
+	sink__close(m->sink);
+	if (m->epfd >= 0)
+		close(m->epfd);
+	if (m->sigfd >= 0)
+		close(m->sigfd);
+	if (m->timerfd >= 0)
+		close(m->timerfd);
+}
+
+static void on_signal(struct mwd *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(m);
+		} else {
+			log_info("signal %u: stopping", si.ssi_signo);
+			m->stopping = true;
+		}
+	}
+}
+
+int mwd__run(struct mwd *m)
+{
+	int rc;
+
+	m->epfd = m->sigfd = m->timerfd = -1;
+	m->start_boot_ns = mwd__boot_ns();
+	log__set_level(m->cfg.log_level);
+	rc = setup(m);
+	while (rc == EXIT_OK && !m->stopping) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(m->epfd, evs, 8, 1000);
+
+		if (n < 0 && errno != EINTR) {
+			log_error("epoll_wait: %s", strerror(errno));
+			rc = EXIT_ENV;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == m->sigfd) {
+				on_signal(m);
+			} else if (fd == m->timerfd) {
+				uint64_t exp;
+
+				if (read(m->timerfd, &exp, sizeof(exp)) == sizeof(exp))
+					tick(m);
+			} else if (fd == control__fd(m->ctl)) {
+				control__process(m->ctl);
+			} else {
+				ring_buffer__consume(m->rb);
+			}
+		}
+	}
+	notify__send("STOPPING=1");
+	teardown(m);
+	return rc;
+}

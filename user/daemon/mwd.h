@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon: one thread, one epoll loop over the ring buffer, a 1 s timer,
+ * signals and the control socket.
+ *
+ *   ring buffer --events.c--> proc/conn tables
+ *   timer -------------------> cpu reader -> detector -> sink
+ *   control socket --status.c-> status / findings JSON
+ */
+#ifndef MW_MWD_H
+#define MW_MWD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "conn_table.h"
+#include "cpu.h"
+#include "detector.h"
+#include "loader.h"
+#include "minerwatch.h"
+#include "proc_table.h"
+#include "sink.h"
+
+struct ring_buffer;
+struct control;
+
+/* Exit codes of SPEC 4. */
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_ENV = 2 };
+
+struct mwd {
+	struct config cfg;
+	char config_path[CFG_PATH_LEN];
+	bool config_required;
+	char reload_error[512];
+	/* Command-line settings, re-applied over the file on every reload. */
+	struct { const char *key, *value; } overrides[32];
+	int noverrides;
+
+	struct loader *loader;
+	struct ring_buffer *rb;
+	struct proc_table *procs;
+	struct conn_table *conns;
+	struct cpu_reader *cpu;
+	struct detector *det;
+	struct sink *sink;
+	struct control *ctl;
+	struct host_info host;
+	char instance_missing[128];
+
+	int epfd, sigfd, timerfd;
+	uint64_t start_boot_ns, ready_boot_ns, last_cpu_boot_ns;
+	bool ready, stopping;
+
+	/* User-space counters. */
+	uint64_t handled[MW_EV_TYPE_MAX];
+	uint64_t bad_records;
+	uint64_t scanned_procs, scanned_conns;
+	struct mw_stats kstats;   /* summed over CPUs at the last tick */
+	uint64_t lost_total_prev; /* to notice new losses */
+	uint64_t lost_last_change_ns;
+};
+
+/* Defaults, file, environment, overrides: the whole configuration. */
+int mwd__load_config(const struct mwd *m, struct config *ret, char *err, size_t errsz);
+/* Runs until SIGTERM/SIGINT; returns an exit code. */
+int mwd__run(struct mwd *m);
+
+/* events.c */
+int mwd__handle_event(void *ctx, void *data, size_t size);
+struct proc *mwd__proc_for(struct mwd *m, uint32_t pid);
+void mwd__scan(struct mwd *m);
+
+/* status.c */
+char *mwd__control(const char *cmd, void *arg);
+/* True when the sensor is healthy; else reasons are appended to buf. */
+bool mwd__healthy(struct mwd *m, char *reasons, size_t sz);
+
+uint64_t mwd__boot_ns(void);
+
+#endif

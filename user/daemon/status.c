@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Answers to the control socket: status, findings, version. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <json-c/json.h>
+
+#include "control.h"
+#include "mwd.h"
+#include "text.h"
+
+static const char *const ev_names[MW_EV_TYPE_MAX] = {
+	[MW_EV_EXEC] = "exec", [MW_EV_EXIT] = "exit", [MW_EV_CONNECT] = "connect",
+	[MW_EV_CLOSE] = "close", [MW_EV_PAYLOAD] = "payload",
+};
+
+static uint64_t lost_total(const struct mw_stats *k)
+{
+	uint64_t n = k->conn_map_full + k->cpu_map_full + k->thread_map_full;
+
+	for (int i = 1; i < MW_EV_TYPE_MAX; i++)
+		n += k->ringbuf_drops[i];
+	return n;
+}
+
+/* Losses count against health for a minute after they last grew. */
+#define LOSS_DEGRADED_NS (60ULL * 1000000000ULL)
+
+bool mwd__healthy(struct mwd *m, char *reasons, size_t sz)
+{
+	bool ok = true;
+	struct sink_stats ss;
+	size_t n = 0;
+
+#define REASON(...)                                                       \
+	do {                                                              \
+		ok = false;                                               \
+		if (n < sz)                                               \
+			n += (size_t)snprintf(reasons + n, sz - n, "%s", n ? "; " : ""); \
+		if (n < sz)                                               \
+			n += (size_t)snprintf(reasons + n, sz - n, __VA_ARGS__); \
+	} while (0)
+
+	if (sz)
+		reasons[0] = '\0';
+	if (!m->ready)
+		REASON("starting");
+	for (int i = 0; m->loader && i < loader__prog_count(m->loader); i++) {
+		const struct prog_state *p = loader__prog(m->loader, i);
+
+		if (!p->attached)
+			REASON("program %s not attached: %s", p->name, p->error);
+	}
+	if (m->lost_last_change_ns && mwd__boot_ns() - m->lost_last_change_ns < LOSS_DEGRADED_NS)
+		REASON("kernel events lost in the last minute (%llu in total): detection may be "
+		       "impaired",
+		       (unsigned long long)lost_total(&m->kstats));
+	sink__stats(m->sink, &ss);
+	if (ss.last_error)
+		REASON("output %s failing: %s (%llu findings waiting)", sink__path(m->sink),
+		       strerror(ss.last_error), (unsigned long long)ss.pending);
+	if (m->reload_error[0])
+		REASON("config reload rejected: %s", m->reload_error);
+#undef REASON
+	return ok;
+}
+
+static void add_u64(json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+}
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	char buf[1024];
+
+	text__utf8_safe(v, strlen(v), buf, sizeof(buf));
+	json_object_object_add(o, k, json_object_new_string(buf));
+}
+
+static void add_finding(const struct open_finding *f, void *arg)
+{
+	json_object *o = json_object_new_object();
+
+	add_str(o, "uid", f->uid);
+	add_u64(o, "pid", f->pid);
+	add_str(o, "name", f->name);
+	add_u64(o, "severity_id", (uint64_t)f->severity_id);
+	add_u64(o, "confidence_score", (uint64_t)f->confidence);
+	add_str(o, "why", f->why);
+	add_u64(o, "first_seen_time", f->first_seen_ms);
+	json_object_array_add(arg, o);
+}
+
+static json_object *findings_array(struct mwd *m)
+{
+	json_object *arr = json_object_new_array();
+
+	detector__each_open(m->det, add_finding, arr);
+	return arr;
+}
+
+static json_object *status_obj(struct mwd *m)
+{
+	json_object *o = json_object_new_object(), *progs, *counters, *lost, *tracked, *inst, *out;
+	char reasons[2048];
+	bool healthy = mwd__healthy(m, reasons, sizeof(reasons));
+	struct detector_stats ds;
+	struct sink_stats ss;
+	struct utsname un;
+
+	add_str(o, "state", !m->ready ? "starting" : healthy ? "healthy" : "degraded");
+	if (!healthy)
+		add_str(o, "reasons", reasons);
+	add_str(o, "version", MW_VERSION);
+	add_u64(o, "pid", (uint64_t)getpid());
+	add_u64(o, "uptime_seconds", (mwd__boot_ns() - m->start_boot_ns) / 1000000000ULL);
+	if (m->ready_boot_ns)
+		add_u64(o, "start_to_ready_ms", (m->ready_boot_ns - m->start_boot_ns) / 1000000ULL);
+	if (uname(&un) == 0)
+		add_str(o, "kernel", un.release);
+	add_str(o, "btf", m->loader ? loader__btf_source(m->loader) : "");
+	add_str(o, "cgroup_root", m->loader ? loader__cgroup_root(m->loader) : "");
+
+	progs = json_object_new_array();
+	for (int i = 0; m->loader && i < loader__prog_count(m->loader); i++) {
+		const struct prog_state *p = loader__prog(m->loader, i);
+		json_object *po = json_object_new_object();
+
+		add_str(po, "name", p->name);
+		add_str(po, "hook", p->hook);
+		json_object_object_add(po, "attached", json_object_new_boolean(p->attached));
+		if (p->error[0])
+			add_str(po, "error", p->error);
+		json_object_array_add(progs, po);
+	}
+	json_object_object_add(o, "programs", progs);
+
+	counters = json_object_new_object();
+	for (int i = 1; i < MW_EV_TYPE_MAX; i++) {
+		char k[32];
+
+		add_u64(counters, ev_names[i], m->kstats.events[i]);
+		snprintf(k, sizeof(k), "%s_handled", ev_names[i]);
+		add_u64(counters, k, m->handled[i]);
+	}
+	add_u64(counters, "cpu_samples", m->kstats.cpu_samples);
+	add_u64(counters, "kernel_read_errors", m->kstats.read_errors);
+	add_u64(counters, "bad_records", m->bad_records);
+	add_u64(counters, "control_refused", m->ctl ? control__refused(m->ctl) : 0);
+	json_object_object_add(o, "counters", counters);
+
+	lost = json_object_new_object();
+	add_u64(lost, "total", lost_total(&m->kstats));
+	for (int i = 1; i < MW_EV_TYPE_MAX; i++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "ringbuf_%s", ev_names[i]);
+		add_u64(lost, k, m->kstats.ringbuf_drops[i]);
+	}
+	add_u64(lost, "conn_map_full", m->kstats.conn_map_full);
+	add_u64(lost, "cpu_map_full", m->kstats.cpu_map_full);
+	add_u64(lost, "thread_map_full", m->kstats.thread_map_full);
+	add_u64(lost, "proc_table_full", proc_table__dropped(m->procs));
+	add_u64(lost, "conn_table_full", conn_table__dropped(m->conns));
+	json_object_object_add(o, "lost", lost);
+
+	tracked = json_object_new_object();
+	add_u64(tracked, "processes", proc_table__count(m->procs));
+	add_u64(tracked, "connections", conn_table__count(m->conns));
+	add_u64(tracked, "scanned_processes", m->scanned_procs);
+	add_u64(tracked, "scanned_connections", m->scanned_conns);
+	add_u64(tracked, "bpf_map_bytes", m->loader ? loader__map_bytes(m->loader) : 0);
+	json_object_object_add(o, "tracked", tracked);
+
+	detector__stats(m->det, &ds);
+	json_object_object_add(o, "findings", findings_array(m));
+	{
+		json_object *fc = json_object_new_object();
+
+		add_u64(fc, "created", ds.created);
+		add_u64(fc, "updated", ds.updated);
+		add_u64(fc, "closed", ds.closed);
+		add_u64(fc, "open", ds.open);
+		json_object_object_add(o, "finding_counts", fc);
+	}
+
+	inst = json_object_new_object();
+	json_object_object_add(inst, "available", json_object_new_boolean(0));
+	add_str(inst, "reason", m->instance_missing);
+	json_object_object_add(o, "instance", inst);
+
+	out = json_object_new_object();
+	sink__stats(m->sink, &ss);
+	add_str(out, "path", sink__path(m->sink));
+	add_str(out, "state", ss.last_error ? "failing" : "ok");
+	if (ss.last_error)
+		add_str(out, "error", strerror(ss.last_error));
+	add_u64(out, "written", ss.written);
+	add_u64(out, "pending", ss.pending);
+	add_u64(out, "dropped", ss.dropped);
+	json_object_object_add(o, "output", out);
+	return o;
+}
+
+static char *to_line(json_object *o)
+{
+	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	json_object_put(o);
+	return s;
+}
+
+char *mwd__control(const char *cmd, void *arg)
+{
+	struct mwd *m = arg;
+
+	if (!strcmp(cmd, "status"))
+		return to_line(status_obj(m));
+	if (!strcmp(cmd, "findings")) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "findings", findings_array(m));
+		return to_line(o);
+	}
+	if (!strcmp(cmd, "version")) {
+		json_object *o = json_object_new_object();
+
+		add_str(o, "version", MW_VERSION);
+		return to_line(o);
+	}
+	return NULL;
+}

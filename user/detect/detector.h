@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Once a tick, gathers each process's signals from the tables, asks the
+ * correlator for a verdict, and keeps one finding per suspect process:
+ * Create when first reported, Update when severity or evidence changes (at
+ * most once per update interval), Close when the process exits.
+ */
+#ifndef MW_DETECTOR_H
+#define MW_DETECTOR_H
+
+#include <stdint.h>
+
+#include "conn_table.h"
+#include "correlator.h"
+#include "proc_table.h"
+#include "sink.h"
+
+struct host_info {
+	char hostname[256];
+	char boot_id[37];
+	char kernel_release[128];
+	char os_name[128];
+};
+
+struct detector_opts {
+	const struct detect_cfg *cfg;
+	uint32_t update_interval_s;
+	const char *host_root;
+	const struct host_info *host;
+	const char *instance_missing;  /* why findings carry no cloud context */
+	int conns_map_fd;              /* to refresh traffic counters */
+};
+
+struct detector;
+
+struct detector *detector__new(const struct detector_opts *o, struct proc_table *procs,
+			       struct conn_table *conns, struct sink *sink);
+void detector__free(struct detector *d);
+/* Judges every process; now_boot_ns is the boot-time clock. */
+void detector__tick(struct detector *d, uint64_t now_boot_ns);
+/* To be installed as the process table's release callback. */
+void detector__release(struct proc *p, void *arg);
+
+struct detector_stats {
+	uint64_t created;
+	uint64_t updated;
+	uint64_t closed;
+	uint64_t open;
+	uint64_t build_failures;
+};
+void detector__stats(const struct detector *d, struct detector_stats *ret);
+
+/* Open findings for status: calls fn for each. */
+struct open_finding {
+	const char *uid;
+	uint32_t pid;
+	const char *name;
+	int severity_id;
+	int confidence;
+	const char *why;
+	uint64_t first_seen_ms;
+};
+void detector__each_open(const struct detector *d,
+			 void (*fn)(const struct open_finding *f, void *arg), void *arg);
+
+/* Boot-time nanoseconds to Unix milliseconds. */
+uint64_t detector__boot_to_unix_ms(uint64_t boot_ns);
+
+#endif

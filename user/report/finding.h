@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Builds one finding as a single JSON line (OCSF 1.8.0 Detection Finding).
+ * Pure: every value comes from the caller; attacker-controlled strings are
+ * escaped and bounded here, so the line is always valid UTF-8 JSON.
+ */
+#ifndef MW_FINDING_H
+#define MW_FINDING_H
+
+#include <stdint.h>
+
+#include "correlator.h"
+
+#define FINDING_MAX_PEERS 4
+
+enum finding_activity { FINDING_CREATE = 1, FINDING_UPDATE = 2, FINDING_CLOSE = 3 };
+
+struct finding_peer {
+	char ip[46];
+	uint16_t port;
+	const char *protocol;  /* recognised protocol name, or NULL */
+};
+
+struct finding_in {
+	enum finding_activity activity;
+	const char *uid;
+	uint64_t time_ms;
+	uint64_t first_seen_ms;
+	uint64_t last_seen_ms;
+	const struct verdict *verdict;
+	const struct signals *signals;
+
+	/* Host */
+	const char *hostname;
+	const char *boot_id;
+	const char *os_name;
+	const char *kernel_release;
+	const char *instance_missing; /* why there is no cloud context */
+
+	/* Process (raw bytes; escaped by the builder) */
+	uint32_t pid;
+	const char *comm;
+	const char *exe;
+	const char *cmdline;         /* NUL-separated argv */
+	size_t cmdline_len;
+	const char *sha256;          /* NULL when unreadable */
+	uint64_t created_ms;
+	uint32_t user_uid;
+	const char *user_name;       /* NULL when unknown */
+	uint32_t ppid;
+	const char *parent_comm;     /* NULL when unknown */
+	uint64_t cgroup_id;
+
+	struct finding_peer peers[FINDING_MAX_PEERS];
+	int npeers;
+};
+
+/* Returns a malloc'd single line (no newline), or NULL on allocation failure. */
+char *finding__build(const struct finding_in *in);
+
+/* A stable uid for (boot id, pid, start ticks), formatted like a UUID. */
+void finding__uid(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[37]);
+
+#endif

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_table.h"
+#include "htab.h"
+
+struct conn_table {
+	struct htab *h;
+	size_t max;
+	size_t dropped;
+};
+
+struct conn_table *conn_table__new(size_t max)
+{
+	struct conn_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->h = htab__new();
+	if (!t->h) {
+		free(t);
+		return NULL;
+	}
+	t->max = max;
+	return t;
+}
+
+static void conn_free(struct conn *c)
+{
+	if (!c)
+		return;
+	free(c->cap[0]);
+	free(c->cap[1]);
+	free(c);
+}
+
+void conn_table__free(struct conn_table *t)
+{
+	struct htab_iter it;
+	uint64_t k;
+	void *v;
+
+	if (!t)
+		return;
+	htab__iter_init(&it, t->h);
+	while (htab__iter_next(&it, &k, &v))
+		conn_free(v);
+	htab__free(t->h);
+	free(t);
+}
+
+struct conn *conn_table__lookup(const struct conn_table *t, uint64_t cookie)
+{
+	return htab__get(t->h, cookie);
+}
+
+struct conn *conn_table__insert(struct conn_table *t, uint64_t cookie)
+{
+	struct conn *c = htab__get(t->h, cookie);
+
+	if (c)
+		return c;
+	if (htab__count(t->h) >= t->max) {
+		t->dropped++;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->cookie = cookie;
+	if (htab__put(t->h, cookie, c)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void conn_table__remove(struct conn_table *t, uint64_t cookie)
+{
+	conn_free(htab__del(t->h, cookie));
+}
+
+size_t conn_table__count(const struct conn_table *t)
+{
+	return htab__count(t->h);
+}
+
+size_t conn_table__dropped(const struct conn_table *t)
+{
+	return t->dropped;
+}
+
+void conn_table__each(struct conn_table *t, void (*fn)(struct conn *c, void *arg), void *arg)
+{
+	struct htab_iter it;
+	uint64_t k;
+	void *v;
+
+	htab__iter_init(&it, t->h);
+	while (htab__iter_next(&it, &k, &v))
+		fn(v, arg);
+}
+
+int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *data,
+		      uint32_t len, uint32_t seg_len, uint64_t ts_ns)
+{
+	struct proto_match m;
+	int newly = 0;
+
+	if (dir > 1 || c->decided[dir])
+		return 0;
+	if (len > MW_PAYLOAD_LEN)
+		len = MW_PAYLOAD_LEN;
+	if (!c->cap[dir]) {
+		c->cap[dir] = malloc(CONN_CAPTURE_MAX);
+		if (!c->cap[dir])
+			return 0;
+	}
+	if (c->cap_len[dir] + len > CONN_CAPTURE_MAX)
+		len = CONN_CAPTURE_MAX - c->cap_len[dir];
+	memcpy(c->cap[dir] + c->cap_len[dir], data, len);
+	c->cap_len[dir] += len;
+	c->cap_segs[dir]++;
+	/*
+	 * A segment cut at the capture limit ends mid-message: the next segment
+	 * does not continue it, so end the line to keep messages apart.
+	 */
+	if (seg_len > len && c->cap_len[dir] < CONN_CAPTURE_MAX)
+		c->cap[dir][c->cap_len[dir]++] = '\n';
+	(void)seg;
+
+	if (proto__recognise(c->cap[dir], c->cap_len[dir], &m)) {
+		if (c->proto.kind == PROTO_NONE) {
+			c->proto = m;
+			c->proto_dir = dir;
+			c->proto_ns = ts_ns;
+			newly = 1;
+		}
+		c->decided[dir] = true;
+	} else if (c->cap_segs[dir] >= MW_PAYLOAD_SEGS) {
+		c->decided[dir] = true;
+	}
+	if (c->decided[dir]) {
+		free(c->cap[dir]);
+		c->cap[dir] = NULL;
+		c->cap_len[dir] = 0;
+	}
+	return newly;
+}

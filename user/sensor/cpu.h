@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reads the per-process and per-thread CPU sample maps once a tick and turns
+ * them into per-second core usage in the process table.
+ */
+#ifndef MW_CPU_H
+#define MW_CPU_H
+
+#include <stdint.h>
+
+#include "proc_table.h"
+
+struct cpu_reader;
+
+struct cpu_reader *cpu_reader__new(int proc_map_fd, int thread_map_fd, uint32_t sample_hz,
+				   uint32_t max_entries);
+void cpu_reader__free(struct cpu_reader *r);
+/*
+ * Credits the samples taken since the last poll, dt_ns ago, to processes in
+ * the table. Processes unknown to the table are created through lookup_fn
+ * (which may return NULL to ignore them). Returns entries read, or -errno.
+ */
+int cpu_reader__poll(struct cpu_reader *r, struct proc_table *t, uint64_t dt_ns,
+		     struct proc *(*lookup_fn)(uint32_t tgid, void *arg), void *arg);
+
+/* Average cores over the last n seconds of history (fewer if not available). */
+double proc__cpu_avg(const struct proc *p, uint32_t n, uint32_t *ret_seconds);
+
+#endif

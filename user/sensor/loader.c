@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "minerwatch.skel.h"
+#include "loader.h"
+#include "log.h"
+
+#define KERNEL_BTF "/sys/kernel/btf/vmlinux"
+#define MAX_CPUS 1024
+
+enum prog_idx { P_EXEC, P_EXIT, P_CPU, P_CONNECT4, P_CONNECT6, P_EGRESS, P_INGRESS, P_STATE, P_N };
+
+static const char *const prog_names[P_N] = {
+	[P_EXEC] = "exec", [P_EXIT] = "exit", [P_CPU] = "cpu_sample",
+	[P_CONNECT4] = "connect4", [P_CONNECT6] = "connect6", [P_EGRESS] = "skb_egress",
+	[P_INGRESS] = "skb_ingress", [P_STATE] = "sock_state",
+};
+
+struct loader {
+	struct minerwatch_bpf *skel;
+	struct prog_state progs[P_N];
+	struct bpf_link *links[P_N];
+	struct bpf_link **cpu_links;
+	int *cpu_fds;
+	int ncpus;
+	int cgroup_fd;
+	char btf_source[128];
+	char cgroup_root[256];
+};
+
+/* The last libbpf warning, so a failure can say what libbpf said. */
+static char last_libbpf_msg[256];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+	va_list copy;
+
+	/* Verifier logs are long: at debug level pass them through whole. */
+	if (log__level() >= LOG_LVL_DEBUG) {
+		va_copy(copy, ap);
+		vfprintf(stderr, fmt, copy);
+		va_end(copy);
+	}
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (level == LIBBPF_WARN) {
+		snprintf(last_libbpf_msg, sizeof(last_libbpf_msg), "%s", buf);
+	}
+	return 0;
+}
+
+static int find_cgroup2(char *out, size_t outsz)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[1024];
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char root[256], mnt[256], fstype[64];
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(sep, " - %63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*d %*d %*s %255s %255s", root, mnt) != 2)
+			continue;
+		/* Only a mount of the hierarchy's root sees every process. */
+		if (strcmp(root, "/"))
+			continue;
+		snprintf(out, outsz, "%s", mnt);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+static void set_flavour(struct minerwatch_bpf *s, bool btf)
+{
+	bpf_program__set_autoload(s->progs.mw_exec_btf, btf);
+	bpf_program__set_autoload(s->progs.mw_exit_btf, btf);
+	bpf_program__set_autoload(s->progs.mw_sock_state_btf, btf);
+	bpf_program__set_autoload(s->progs.mw_exec_raw, !btf);
+	bpf_program__set_autoload(s->progs.mw_exit_raw, !btf);
+	bpf_program__set_autoload(s->progs.mw_sock_state_raw, !btf);
+}
+
+static int open_and_load(const struct loader_opts *o, bool btf, struct minerwatch_bpf **ret,
+			 char *err, size_t errsz)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
+	struct minerwatch_bpf *s;
+	int e;
+
+	s = minerwatch_bpf__open_opts(&oo);
+	if (!s) {
+		e = -errno;
+		snprintf(err, errsz, "cannot open the BPF object: %s (%s)", strerror(-e),
+			 last_libbpf_msg);
+		return e;
+	}
+	s->rodata->mw_self_tgid = (uint32_t)getpid();
+	bpf_map__set_max_entries(s->maps.mw_events, o->ringbuf_bytes);
+	bpf_map__set_max_entries(s->maps.mw_conns, o->max_conns);
+	bpf_map__set_max_entries(s->maps.mw_cpu_proc, o->max_procs);
+	bpf_map__set_max_entries(s->maps.mw_cpu_thread, o->max_procs * 2);
+	set_flavour(s, btf);
+	e = minerwatch_bpf__load(s);
+	if (e) {
+		snprintf(err, errsz, "cannot load the BPF programs (%s hooks): %s; libbpf: %s",
+			 btf ? "tp_btf" : "raw_tp", strerror(-e), last_libbpf_msg);
+		minerwatch_bpf__destroy(s);
+		return e;
+	}
+	*ret = s;
+	return 0;
+}
+
+static void record(struct loader *l, int idx, const char *hook, struct bpf_link *link, int e)
+{
+	struct prog_state *p = &l->progs[idx];
+
+	p->name = prog_names[idx];
+	snprintf(p->hook, sizeof(p->hook), "%s", hook);
+	l->links[idx] = link;
+	p->attached = link != NULL;
+	if (!link)
+		snprintf(p->error, sizeof(p->error), "attach failed: %s (%s)", strerror(-e),
+			 last_libbpf_msg);
+}
+
+static struct bpf_link *attach_trace(struct bpf_program *prog, int *ret_err)
+{
+	struct bpf_link *link = bpf_program__attach(prog);
+
+	*ret_err = link ? 0 : -errno;
+	return link;
+}
+
+static struct bpf_link *attach_cgroup(struct loader *l, struct bpf_program *prog, int *ret_err)
+{
+	struct bpf_link *link = bpf_program__attach_cgroup(prog, l->cgroup_fd);
+
+	*ret_err = link ? 0 : -errno;
+	return link;
+}
+
+static int online_cpus(bool *online, int max)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	int a, b, n = 0;
+	char sep;
+
+	memset(online, 0, sizeof(bool) * max);
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%d", &a) == 1) {
+		b = a;
+		if (fscanf(f, "%c", &sep) == 1 && sep == '-') {
+			if (fscanf(f, "%d", &b) != 1)
+				break;
+			if (fscanf(f, "%c", &sep) != 1)
+				sep = '\n';
+		}
+		for (int c = a; c <= b && c < max; c++, n++)
+			online[c] = true;
+		if (sep != ',')
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * One software cpu-clock event per online CPU, each running the sampler. A
+ * CPU that refuses is reported; the sampler counts as attached when at least
+ * one CPU has it, since CPU accounting is then only partial.
+ */
+static void attach_sampler(struct loader *l, uint32_t hz)
+{
+	static bool online[MAX_CPUS];
+	int n = online_cpus(online, MAX_CPUS), ok = 0, first_err = 0;
+	struct prog_state *p = &l->progs[P_CPU];
+
+	p->name = prog_names[P_CPU];
+	l->cpu_links = calloc(MAX_CPUS, sizeof(*l->cpu_links));
+	l->cpu_fds = calloc(MAX_CPUS, sizeof(*l->cpu_fds));
+	if (n <= 0 || !l->cpu_links || !l->cpu_fds) {
+		snprintf(p->error, sizeof(p->error), "cannot list online CPUs");
+		return;
+	}
+	for (int cpu = 0; cpu < MAX_CPUS; cpu++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_SOFTWARE,
+			.config = PERF_COUNT_SW_CPU_CLOCK,
+			.size = sizeof(attr),
+			.freq = 1,
+			.sample_freq = hz,
+		};
+		int fd;
+
+		l->cpu_fds[cpu] = -1;
+		if (!online[cpu])
+			continue;
+		fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			first_err = first_err ? first_err : -errno;
+			continue;
+		}
+		l->cpu_fds[cpu] = fd;
+		l->cpu_links[cpu] = bpf_program__attach_perf_event(l->skel->progs.mw_cpu_sample, fd);
+		if (!l->cpu_links[cpu]) {
+			first_err = first_err ? first_err : -errno;
+			continue;
+		}
+		ok++;
+	}
+	l->ncpus = MAX_CPUS;
+	snprintf(p->hook, sizeof(p->hook), "perf_event/cpu-clock %uHz on %d/%d CPUs", hz, ok, n);
+	p->attached = ok > 0;
+	if (ok < n)
+		snprintf(p->error, sizeof(p->error), "%d CPU(s) not sampled: %s", n - ok,
+			 strerror(-first_err));
+}
+
+int loader__start(const struct loader_opts *o, struct loader **ret, char *err, size_t errsz)
+{
+	struct loader *l = calloc(1, sizeof(*l));
+	bool want_btf;
+	int e;
+
+	if (!l)
+		return -ENOMEM;
+	l->cgroup_fd = -1;
+	libbpf_set_print(libbpf_print);
+
+	if (o->btf_path) {
+		if (access(o->btf_path, R_OK)) {
+			e = -errno;
+			snprintf(err, errsz, "cannot read BTF file %s: %s", o->btf_path,
+				 strerror(-e));
+			goto fail;
+		}
+		snprintf(l->btf_source, sizeof(l->btf_source), "%s", o->btf_path);
+	} else if (access(KERNEL_BTF, R_OK) == 0) {
+		snprintf(l->btf_source, sizeof(l->btf_source), "%s", KERNEL_BTF);
+	} else {
+		e = -ENOENT;
+		snprintf(err, errsz,
+			 "this kernel exposes no BTF (%s is missing): run on a kernel built with "
+			 "CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE with the BTF of this kernel",
+			 KERNEL_BTF);
+		goto fail;
+	}
+
+	/* tp_btf attaches through the kernel's own BTF; an external file cannot. */
+	want_btf = o->hooks != HOOK_RAW && !o->btf_path;
+	e = open_and_load(o, want_btf, &l->skel, err, errsz);
+	if (e && want_btf && o->hooks == HOOK_AUTO) {
+		log_warn("%s; retrying with raw tracepoints", err);
+		want_btf = false;
+		e = open_and_load(o, false, &l->skel, err, errsz);
+	}
+	if (e) {
+		if (e == -EPERM)
+			snprintf(err + strlen(err), errsz - strlen(err),
+				 " (run as root, or with CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN "
+				 "and CAP_SYS_RESOURCE)");
+		goto fail;
+	}
+
+	if (o->cgroup_root)
+		snprintf(l->cgroup_root, sizeof(l->cgroup_root), "%s", o->cgroup_root);
+	else if (find_cgroup2(l->cgroup_root, sizeof(l->cgroup_root)))
+		l->cgroup_root[0] = '\0';
+	if (l->cgroup_root[0]) {
+		l->cgroup_fd = open(l->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (l->cgroup_fd < 0)
+			log_warn("cannot open cgroup v2 root %s: %s", l->cgroup_root,
+				 strerror(errno));
+	}
+
+	{
+		struct minerwatch_bpf *s = l->skel;
+		const char *fl = want_btf ? "tp_btf" : "raw_tp";
+		char hook[64];
+		struct bpf_link *link;
+
+		snprintf(hook, sizeof(hook), "%s/sched_process_exec", fl);
+		link = attach_trace(want_btf ? s->progs.mw_exec_btf : s->progs.mw_exec_raw, &e);
+		record(l, P_EXEC, hook, link, e);
+		snprintf(hook, sizeof(hook), "%s/sched_process_exit", fl);
+		link = attach_trace(want_btf ? s->progs.mw_exit_btf : s->progs.mw_exit_raw, &e);
+		record(l, P_EXIT, hook, link, e);
+		snprintf(hook, sizeof(hook), "%s/inet_sock_set_state", fl);
+		link = attach_trace(want_btf ? s->progs.mw_sock_state_btf :
+					       s->progs.mw_sock_state_raw, &e);
+		record(l, P_STATE, hook, link, e);
+
+		if (l->cgroup_fd >= 0) {
+			link = attach_cgroup(l, s->progs.mw_connect4, &e);
+			record(l, P_CONNECT4, "cgroup/connect4", link, e);
+			link = attach_cgroup(l, s->progs.mw_connect6, &e);
+			record(l, P_CONNECT6, "cgroup/connect6", link, e);
+			link = attach_cgroup(l, s->progs.mw_egress, &e);
+			record(l, P_EGRESS, "cgroup_skb/egress", link, e);
+			link = attach_cgroup(l, s->progs.mw_ingress, &e);
+			record(l, P_INGRESS, "cgroup_skb/ingress", link, e);
+		} else {
+			const int cg[] = { P_CONNECT4, P_CONNECT6, P_EGRESS, P_INGRESS };
+
+			for (unsigned i = 0; i < sizeof(cg) / sizeof(cg[0]); i++) {
+				struct prog_state *p = &l->progs[cg[i]];
+
+				p->name = prog_names[cg[i]];
+				snprintf(p->hook, sizeof(p->hook), "cgroup");
+				snprintf(p->error, sizeof(p->error),
+					 "no cgroup v2 hierarchy found: mount cgroup2 or set "
+					 "cgroup_root in the config");
+			}
+		}
+		attach_sampler(l, o->sample_hz);
+	}
+	*ret = l;
+	return 0;
+fail:
+	loader__stop(l);
+	return e;
+}
+
+void loader__stop(struct loader *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < P_N; i++)
+		bpf_link__destroy(l->links[i]);
+	for (int c = 0; l->cpu_links && c < l->ncpus; c++) {
+		bpf_link__destroy(l->cpu_links[c]);
+		if (l->cpu_fds[c] >= 0)
+			close(l->cpu_fds[c]);
+	}
+	free(l->cpu_links);
+	free(l->cpu_fds);
+	if (l->cgroup_fd >= 0)
+		close(l->cgroup_fd);
+	minerwatch_bpf__destroy(l->skel);
+	free(l);
+}
+
+int loader__ringbuf_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.mw_events);
+}
+
+int loader__stats_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.mw_stats_map);
+}
+
+int loader__conns_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.mw_conns);
+}
+
+int loader__cpu_proc_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.mw_cpu_proc);
+}
+
+int loader__cpu_thread_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.mw_cpu_thread);
+}
+
+int loader__prog_count(const struct loader *l)
+{
+	(void)l;
+	return P_N;
+}
+
+const struct prog_state *loader__prog(const struct loader *l, int i)
+{
+	return i >= 0 && i < P_N ? &l->progs[i] : NULL;
+}
+
+bool loader__all_attached(const struct loader *l)
+{
+	for (int i = 0; i < P_N; i++)
+		if (!l->progs[i].attached)
+			return false;
+	return true;
+}
+
+const char *loader__btf_source(const struct loader *l)
+{
+	return l->btf_source;
+}
+
+const char *loader__cgroup_root(const struct loader *l)
+{
+	return l->cgroup_root;
+}
+
+uint64_t loader__map_bytes(const struct loader *l)
+{
+	const struct bpf_map *maps[] = {
+		l->skel->maps.mw_events, l->skel->maps.mw_stats_map, l->skel->maps.mw_conns,
+		l->skel->maps.mw_cpu_proc, l->skel->maps.mw_cpu_thread, l->skel->maps.mw_scratch,
+	};
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		const struct bpf_map *m = maps[i];
+		uint64_t entry = bpf_map__key_size(m) + bpf_map__value_size(m);
+
+		if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
+			total += bpf_map__max_entries(m);
+		else if (bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_ARRAY)
+			total += (uint64_t)bpf_map__value_size(m) * bpf_map__max_entries(m) *
+				 (ncpu > 0 ? ncpu : 1);
+		else
+			total += entry * bpf_map__max_entries(m);
+	}
+	return total;
+}

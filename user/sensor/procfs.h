@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reading processes from procfs under the host root: the start-up scan and
+ * the details fetched when a process becomes interesting. All reads are
+ * bounded; a process that vanishes mid-read is an ordinary -ENOENT.
+ */
+#ifndef MW_PROCFS_H
+#define MW_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROCFS_COMM_LEN 16
+#define PROCFS_PATH_LEN 256
+
+struct procfs_info {
+	uint32_t pid;
+	uint32_t ppid;
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t start_ns;  /* boot-time clock, clock-tick resolution */
+	char comm[PROCFS_COMM_LEN];
+	char exe[PROCFS_PATH_LEN]; /* empty for kernel threads */
+	char cmdline[4096];        /* NUL-separated */
+	size_t cmdline_len;
+};
+
+/* Parses the contents of /proc/PID/stat (pure; comm may hold any bytes). */
+int procfs__parse_stat(const char *buf, size_t len, struct procfs_info *ret);
+
+int procfs__read(const char *root, uint32_t pid, struct procfs_info *ret);
+
+/* Calls fn for every process; stops early if fn returns non-zero. */
+int procfs__scan(const char *root, int (*fn)(const struct procfs_info *info, void *arg),
+		 void *arg);
+
+/* SHA-256 of the process's executable as 64 hex digits; works for deleted files. */
+int procfs__exe_sha256(const char *root, uint32_t pid, char out[65]);
+
+int procfs__boot_id(const char *root, char out[37]);
+
+/* User name for uid from the host's passwd file, or -ENOENT. */
+int procfs__user_name(const char *root, uint32_t uid, char *out, size_t outsz);
+
+struct htab;
+/* Maps every open socket inode to a pid holding it (value: the pid as a pointer). */
+int procfs__socket_owners(const char *root, struct htab *inode_to_pid);
+
+#endif
