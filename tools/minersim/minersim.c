@@ -99,6 +99,8 @@ struct net_stats {
 
 static struct worker *workers;
 static int stop_flag;
+/* Common origin of the workers' duty-cycle periods. */
+static int64_t duty_epoch;
 static struct net_stats nstats;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -223,7 +225,15 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	int64_t busy = (int64_t)opt.duty * PERIOD_NS / 100;
-	int64_t period_start = mono_ns();
+	/*
+	 * Workers sharing one phase would all want a CPU in the same slice of
+	 * the period, and with more threads than cores each would get less than
+	 * its duty. Phases are spread evenly inside the process and shifted by
+	 * a pid hash so that concurrent instances do not line up either.
+	 */
+	int64_t phase = ((int64_t)((uint32_t)getpid() * 2654435761u % 100) * NSEC_PER_MSEC +
+			 (int64_t)w->idx * PERIOD_NS / opt.threads) % PERIOD_NS;
+	int64_t period_start = duty_epoch - phase;
 
 	name_thread();
 	while (!stopping()) {
@@ -237,10 +247,10 @@ static void *worker_main(void *arg)
 		if (opt.duty < 100 && !stopping())
 			sleep_until_ns(period_start + PERIOD_NS);
 		period_start += PERIOD_NS;
-		/* After a long preemption, restart the cycle rather than run hot to catch up. */
+		/* After a long preemption, skip the lost periods rather than run hot. */
 		now = mono_ns();
-		if (now - period_start > PERIOD_NS)
-			period_start = now;
+		if (now - period_start >= PERIOD_NS)
+			period_start += (now - period_start) / PERIOD_NS * PERIOD_NS;
 	}
 	return NULL;
 }
@@ -968,7 +978,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	name_thread();
 
-	deadline = mono_ns() + (int64_t)(opt.duration * NSEC_PER_SEC);
+	duty_epoch = mono_ns();
+	deadline = duty_epoch + (int64_t)(opt.duration * NSEC_PER_SEC);
 
 	if (opt.threads) {
 		workers = aligned_alloc(64, sizeof(*workers) * opt.threads);

@@ -72,6 +72,7 @@ static struct peer *note_peer(struct proc *p, const struct conn *c)
 static void on_exec(struct mwd *m, const struct mw_exec_event *e)
 {
 	struct proc *p;
+	uint32_t args_len;
 	bool created;
 
 	p = proc_table__upsert(m->procs, e->hdr.pid, e->start_ns, &created);
@@ -88,7 +89,11 @@ static void on_exec(struct mwd *m, const struct mw_exec_event *e)
 	p->comm[sizeof(p->comm) - 1] = '\0';
 	memcpy(p->exe, e->filename, sizeof(p->exe));
 	p->exe[sizeof(p->exe) - 1] = '\0';
-	proc_table__set_cmdline(p, e->args, e->args_len < MW_ARGS_LEN ? e->args_len : MW_ARGS_LEN);
+	args_len = e->args_len < MW_ARGS_LEN ? e->args_len : MW_ARGS_LEN;
+	/* argv ends in a NUL; keep only the separators between arguments. */
+	while (args_len && e->args[args_len - 1] == '\0')
+		args_len--;
+	proc_table__set_cmdline(p, e->args, args_len);
 	/* argv was cut at MW_ARGS_LEN: the rest is in procfs while it runs. */
 	if (e->args_len >= MW_ARGS_LEN) {
 		struct procfs_info *info = malloc(sizeof(*info));

@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Options, configuration checks and exit codes of SPEC 4."""
+import os
+import subprocess
+
+from conftest import DAEMON
+
+
+def run(*args, timeout=20):
+    return subprocess.run([DAEMON, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def write(tmp, name, text):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_check_config_accepts_a_good_file(tmp):
+    conf = write(tmp, "ok.conf", "# comment\n[minerwatchd]\nlog_level = debug\n"
+                 "cpu_busy_cores = 1.5\nlong_connection_seconds = 120\n")
+    r = run("-n", "-c", conf)
+    assert r.returncode == 0, r.stderr
+    assert "configuration OK" in r.stdout
+
+
+def test_check_config_names_line_and_reason(tmp):
+    conf = write(tmp, "bad.conf", "log_level = info\nmax_connections = 12\n")
+    r = run("--check-config", "-c", conf)
+    assert r.returncode == 1
+    assert "bad.conf:2" in r.stderr and "out of range" in r.stderr
+
+
+def test_unknown_key_is_a_config_error(tmp):
+    conf = write(tmp, "unk.conf", "colour = blue\n")
+    r = run("-c", conf, "-o", "-")
+    assert r.returncode == 1
+    assert "unknown option" in r.stderr
+
+
+def test_named_missing_config_is_an_error(tmp):
+    r = run("-c", os.path.join(tmp, "absent.conf"))
+    assert r.returncode == 1
+    assert "absent.conf" in r.stderr
+
+
+def test_flags_win_over_the_file(tmp):
+    conf = write(tmp, "f.conf", "format = ocsf\n")
+    assert run("-n", "-c", conf, "--format", "asff").returncode == 0
+    r = run("-n", "-c", conf, "--format", "xml")
+    assert r.returncode == 1 and "--format" in r.stderr
+
+
+def test_missing_btf_file_is_an_environment_error(tmp):
+    r = run("-c", write(tmp, "e.conf", ""), "-o", os.path.join(tmp, "f.jsonl"),
+            "-s", os.path.join(tmp, "s.sock"), "--state-dir", os.path.join(tmp, "st"),
+            "--btf", os.path.join(tmp, "no-such-btf"))
+    assert r.returncode == 2
+    assert "BTF" in r.stderr
+
+
+def test_bad_usage_exits_one():
+    assert run("--no-such-option").returncode == 1
+    assert run("stray-argument").returncode == 1
