@@ -59,8 +59,9 @@ LIB_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 DAEMON_OBJS := $(LIB_OBJS) $(OUT)/obj/user/daemon/main.o
 CLI_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard user/cli/*.c) $(COMMON_SRCS))
 
-TOOLS := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
-TOOL_BINS := $(addprefix $(OUT)/tools/,$(sort $(TOOLS)))
+# Load generators and simulators (plain C); hookcost also carries BPF.
+TOOLS := poolsim minersim cpuburn
+TOOL_BINS := $(addprefix $(OUT)/tools/,$(TOOLS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
@@ -98,6 +99,21 @@ $(OUT)/minerwatch: $(CLI_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDHARDEN) $^ -ljson-c -o $@
 
+# hookcost links the real sampler (bpf/cpu.bpf.c) beside a sched_switch
+# accountant so that benchmarks compare the two on equal terms.
+$(OUT)/tools/switch.bpf.o: tools/hookcost/switch.bpf.c | $(OUT)/tools
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/tools/hookcost.skel.h: $(OUT)/tools/switch.bpf.o $(OUT)/bpf/maps.bpf.o $(OUT)/bpf/cpu.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen object $(OUT)/tools/hookcost.bpf.o $^
+	$(Q)$(BPFTOOL) gen skeleton $(OUT)/tools/hookcost.bpf.o name hookcost_bpf > $@
+
+$(OUT)/tools/hookcost: tools/hookcost/hookcost.c $(OUT)/tools/hookcost.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUT)/tools $< $(BPF_LIBS) -o $@
+
 $(OUT)/tools/%: tools/%/*.c | $(OUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(filter %.c,$^) \
@@ -125,6 +141,9 @@ test: deps all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 
+bench: deps all $(OUT)/tools/hookcost
+	$(PYTHON) tools/bench/run.py
+
 # --- install -----------------------------------------------------------------
 install: all
 	install -D -m 0755 $(OUT)/minerwatchd $(DESTDIR)$(PREFIX)/sbin/minerwatchd
@@ -132,8 +151,10 @@ install: all
 	install -D -m 0644 deploy/man/minerwatchd.8 $(DESTDIR)$(PREFIX)/share/man/man8/minerwatchd.8
 	install -D -m 0644 deploy/man/minerwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/minerwatch.8
 	install -D -m 0644 deploy/minerwatch.conf $(DESTDIR)$(SYSCONFDIR)/minerwatch/minerwatch.conf
-	install -D -m 0644 deploy/systemd/minerwatchd.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/minerwatchd.service
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' deploy/systemd/minerwatchd.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/minerwatchd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/minerwatchd.service
 
 clean:
 	rm -rf $(OUT)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Start-up, the event loop, reload and shutdown. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +244,12 @@ static int setup(struct mwd *m)
 
 	mwd__scan(m);
 	ring_buffer__consume(m->rb);
+	/*
+	 * Loading parsed the kernel's BTF (several MiB) and the scan read all of
+	 * /proc; give that freed heap back so the steady-state RSS is what the
+	 * sensor really holds.
+	 */
+	malloc_trim(0);
 	m->ready = true;
 	m->ready_boot_ns = mwd__boot_ns();
 	notify__send("READY=1\nSTATUS=sensing");

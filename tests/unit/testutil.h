@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Helpers shared by the cmocka unit tests: temporary trees under /tmp, whole
+ * files read into buffers of exactly their size (so a parser that reads past
+ * the end is caught by valgrind or ASan), and locating the recorded corpus.
+ *
+ * Everything is static inline: each test is one translation unit and the
+ * Makefile builds only tests/unit/test_*.c.
+ */
+#ifndef MW_TESTUTIL_H
+#define MW_TESTUTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * A check that fails because of a bug already reported against the code under
+ * test. It is shown as skipped with the reason, so the suite stays green
+ * until the fix lands; MW_UNIT_STRICT=1 turns it into a failure.
+ */
+#define MW_KNOWN_BUG(cond, what)                                                   \
+	do {                                                                       \
+		if (cond) {                                                        \
+			if (getenv("MW_UNIT_STRICT"))                              \
+				fail_msg("known bug: %s", what);                   \
+			print_message("[ KNOWN BUG] %s\n", what);                  \
+			skip();                                                    \
+		}                                                                  \
+	} while (0)
+
+/* Reads a whole file into a buffer of exactly its size (1 byte if empty). */
+static inline int tu_read_file(const char *path, unsigned char **ret_buf, size_t *ret_len)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_size < 0) {
+		close(fd);
+		return -EIO;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			close(fd);
+			return -EIO;
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* Writes len bytes to path (created or truncated); 0 or -errno. */
+static inline int tu_write_file(const char *path, const void *data, size_t len)
+{
+	const char *p = data;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -errno;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -EIO;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return close(fd) ? -errno : 0;
+}
+
+static inline int tu_write_str(const char *path, const char *s)
+{
+	return tu_write_file(path, s, strlen(s));
+}
+
+/* snprintf into a PATH_MAX buffer owned by the caller. */
+__attribute__((format(printf, 2, 3)))
+static inline char *tu_path(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, PATH_MAX, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+/* mkdir -p, relative to nothing: path must be absolute. */
+static inline int tu_mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A fresh directory under /tmp; dir must hold PATH_MAX bytes. */
+static inline int tu_mkdtemp(char *dir)
+{
+	snprintf(dir, PATH_MAX, "/tmp/mw-unit-XXXXXX");
+	return mkdtemp(dir) ? 0 : -errno;
+}
+
+static inline int tu_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* rm -rf; only ever called on a directory made by tu_mkdtemp. */
+static inline int tu_rmtree(const char *dir)
+{
+	if (strncmp(dir, "/tmp/mw-unit-", 13))
+		return -EINVAL;
+	return nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
+}
+
+static inline bool tu_is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * The recorded corpus for one suite, e.g. sub "protocol". MW_CORPUS_DIR may
+ * name the corpus root (tests/corpus) or the suite's own directory; otherwise
+ * it is looked for relative to the current directory, which is the repository
+ * root under `make unit`.
+ */
+static inline int tu_corpus_dir(const char *sub, char *out)
+{
+	static const char *const roots[] = { "tests/corpus", "../tests/corpus",
+					     "../../tests/corpus" };
+	const char *env = getenv("MW_CORPUS_DIR");
+
+	if (env && env[0]) {
+		tu_path(out, "%s/%s", env, sub);
+		if (tu_is_dir(out))
+			return 0;
+		tu_path(out, "%s", env);
+		return tu_is_dir(out) ? 0 : -ENOENT;
+	}
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		tu_path(out, "%s/%s", roots[i], sub);
+		if (tu_is_dir(out))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+#endif
