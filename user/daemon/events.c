@@ -4,6 +4,7 @@
  * start-up scan that finds what was already running.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,7 @@ static void on_payload(struct mwd *m, const struct mw_payload_event *e)
 		pe->dir = c->proto_dir;
 		log_info("pid %u: %s protocol (%s) to port %u", p->pid,
 			 proto__name(c->proto.kind), c->proto.method, c->dport);
+		detector__judge_now(m->det, p, mwd__boot_ns());
 	}
 }
 
@@ -269,6 +271,54 @@ static void scan_conn(const struct sockdiag_conn *sc, void *arg)
 		p->nconns++;
 		note_peer(p, c);
 	}
+}
+
+static bool pid_gone(uint32_t pid)
+{
+	return kill((pid_t)pid, 0) && errno == ESRCH;
+}
+
+static void sweep_proc(struct proc *p, void *arg)
+{
+	if (pid_gone(p->pid))
+		proc_table__remove(arg, p->pid);
+}
+
+static void sweep_conn(struct conn *c, void *arg)
+{
+	struct mwd *m = arg;
+
+	if (!pid_gone(c->pid))
+		return;
+	bpf_map_delete_elem(loader__conns_fd(m->loader), &c->cookie);
+	conn_table__remove(m->conns, c->cookie);
+}
+
+/*
+ * Exit and close records can be lost (counted, in status); without this the
+ * tables would keep the dead, and their findings would never close. The BPF
+ * connection map is swept too: a socket whose connect failed before the
+ * handshake may never pass through TCP_CLOSE.
+ */
+void mwd__sweep(struct mwd *m)
+{
+	int fd = loader__conns_fd(m->loader);
+	uint64_t key, next, dead[256];
+	struct mw_conn kc;
+	void *prev = NULL;
+	size_t ndead = 0;
+
+	proc_table__each(m->procs, sweep_proc, m->procs);
+	conn_table__each(m->conns, sweep_conn, m);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &kc) == 0 && pid_gone(kc.pid) &&
+		    ndead < sizeof(dead) / sizeof(dead[0]))
+			dead[ndead++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < ndead; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
 }
 
 /*

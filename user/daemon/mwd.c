@@ -22,6 +22,7 @@
 #include "procfs.h"
 
 #define SINK_MAX_PENDING (16U << 20)
+#define SWEEP_TICKS 30 /* seconds between sweeps for lost exits and closes */
 
 int mwd__load_config(const struct mwd *m, struct config *c, char *err, size_t errsz)
 {
@@ -129,6 +130,8 @@ static void tick(struct mwd *m)
 		log_warn("reading CPU samples failed: %s", strerror(-e));
 	m->last_cpu_boot_ns = now;
 	detector__tick(m->det, now);
+	if (++m->ticks % SWEEP_TICKS == 0)
+		mwd__sweep(m);
 	sink__stats(m->sink, &ss);
 	if (ss.pending)
 		sink__flush(m->sink);

@@ -59,6 +59,7 @@ struct mwd {
 	struct mw_stats kstats;   /* summed over CPUs at the last tick */
 	uint64_t lost_total_prev; /* to notice new losses */
 	uint64_t lost_last_change_ns;
+	uint64_t ticks;
 };
 
 /* Defaults, file, environment, overrides: the whole configuration. */
@@ -70,6 +71,7 @@ int mwd__run(struct mwd *m);
 int mwd__handle_event(void *ctx, void *data, size_t size);
 struct proc *mwd__proc_for(struct mwd *m, uint32_t pid);
 void mwd__scan(struct mwd *m);
+void mwd__sweep(struct mwd *m);
 
 /* status.c */
 char *mwd__control(const char *cmd, void *arg);

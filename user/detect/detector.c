@@ -324,6 +324,15 @@ void detector__tick(struct detector *d, uint64_t now_boot_ns)
 	proc_table__each(d->procs, judge, d);
 }
 
+void detector__judge_now(struct detector *d, struct proc *p, uint64_t now_boot_ns)
+{
+	/* Rare (once per recognised connection), so a full summary pass is fine. */
+	d->tick++;
+	d->now_boot_ns = now_boot_ns;
+	conn_table__each(d->conns, summarise_conn, d);
+	judge(p, d);
+}
+
 void detector__stats(const struct detector *d, struct detector_stats *ret)
 {
 	*ret = d->st;

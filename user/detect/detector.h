@@ -38,6 +38,11 @@ struct detector *detector__new(const struct detector_opts *o, struct proc_table 
 void detector__free(struct detector *d);
 /* Judges every process; now_boot_ns is the boot-time clock. */
 void detector__tick(struct detector *d, uint64_t now_boot_ns);
+/*
+ * Judges one process now (a mining protocol was just recognised) instead of
+ * waiting for the next tick.
+ */
+void detector__judge_now(struct detector *d, struct proc *p, uint64_t now_boot_ns);
 /* To be installed as the process table's release callback. */
 void detector__release(struct proc *p, void *arg);
 
