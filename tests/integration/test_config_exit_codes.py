@@ -63,3 +63,9 @@ def test_missing_btf_file_is_an_environment_error(tmp):
 def test_bad_usage_exits_one():
     assert run("--no-such-option").returncode == 1
     assert run("stray-argument").returncode == 1
+
+
+def test_asff_is_refused_until_instance_metadata_exists(tmp):
+    r = run("-c", write(tmp, "a.conf", ""), "-o", "-", "--format", "asff")
+    assert r.returncode == 1
+    assert "asff" in r.stderr

@@ -115,7 +115,8 @@ int control__open(const char *path, control_handler fn, void *arg, struct contro
 		e = -ENOMEM;
 		goto fail;
 	}
-	if (mkdir(dirname(dup), 0750) && errno != EEXIST) {
+	/* The directory only needs to be traversable: the socket itself is 0660. */
+	if (mkdir(dirname(dup), 0755) && errno != EEXIST) {
 		e = -errno;
 		snprintf(err, errsz, "cannot create the socket directory for %s: %s", path,
 			 strerror(-e));

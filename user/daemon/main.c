@@ -111,6 +111,12 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK\n", m.config_path);
 		return EXIT_OK;
 	}
+	/* ASFF needs the account and region from instance metadata, not collected yet. */
+	if (m.cfg.format == FORMAT_ASFF) {
+		fprintf(stderr, "minerwatchd: --format asff is not available in this version "
+				"(it needs instance metadata); use --format ocsf\n");
+		return EXIT_USAGE;
+	}
 	if (mkdir(m.cfg.state_dir, 0750) && errno != EEXIST) {
 		fprintf(stderr, "minerwatchd: cannot create the state directory %s: %s\n",
 			m.cfg.state_dir, strerror(errno));
