@@ -22,19 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/*
- * A check that fails because of a bug already reported against the code under
- * test. It is shown as skipped with the reason, so the suite stays green
- * until the fix lands; MW_UNIT_STRICT=1 turns it into a failure.
- */
-#define MW_KNOWN_BUG(cond, what)                                                   \
+/* Fails the test with a sentence naming the regression when cond holds. */
+#define MW_FAIL_IF(cond, what)                                                     \
 	do {                                                                       \
-		if (cond) {                                                        \
-			if (getenv("MW_UNIT_STRICT"))                              \
-				fail_msg("known bug: %s", what);                   \
-			print_message("[ KNOWN BUG] %s\n", what);                  \
-			skip();                                                    \
-		}                                                                  \
+		if (cond)                                                          \
+			fail_msg("regression: %s", what);                          \
 	} while (0)
 
 /* Reads a whole file into a buffer of exactly its size (1 byte if empty). */

@@ -39,41 +39,53 @@ static bool is_c1(const unsigned char *s, size_t n)
 	return n == 2 && s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f;
 }
 
+/* The escaped form of the character at s; returns the input bytes it stands for. */
+static size_t next_piece(const unsigned char *s, size_t avail, char esc[8], const char **ret,
+			 size_t *ret_len)
+{
+	size_t n = text__utf8_seq_len(s, avail);
+
+	if (n == 1 && s[0] == '\0') {
+		*ret = " ";
+		*ret_len = 1;
+	} else if (n == 0 || (n == 1 && (s[0] < 0x20 || s[0] == 0x7f)) || is_c1(s, n)) {
+		/* Escape one byte at a time; a C1 pair becomes two escapes. */
+		snprintf(esc, 8, "\\x%02x", s[0]);
+		*ret = esc;
+		*ret_len = 4;
+		n = 1;
+	} else {
+		*ret = (const char *)s;
+		*ret_len = n;
+	}
+	return n;
+}
+
 bool text__utf8_safe(const void *in, size_t len, char *out, size_t outsz)
 {
 	const unsigned char *s = in;
-	size_t o = 0, i = 0;
+	size_t o = 0, i = 0, need = 0, reserve, plen;
+	const char *piece;
+	char esc[8];
 
 	if (outsz == 0)
 		return false;
-	while (i < len) {
-		size_t n = text__utf8_seq_len(s + i, len - i);
-		char esc[16];
-		const char *piece;
-		size_t plen;
+	/* Room for "..." is kept only when the escaped input cannot fit whole. */
+	while (i < len && need < outsz) {
+		i += next_piece(s + i, len - i, esc, &piece, &plen);
+		need += plen;
+	}
+	reserve = i == len && need < outsz ? 1 : 4;
+	for (i = 0; i < len;) {
+		size_t n = next_piece(s + i, len - i, esc, &piece, &plen);
 
-		if (n == 1 && s[i] == '\0') {
-			piece = " ";
-			plen = 1;
-		} else if (n == 0 || (n == 1 && (s[i] < 0x20 || s[i] == 0x7f)) || is_c1(s + i, n)) {
-			/* Escape one byte at a time; a C1 pair becomes two escapes. */
-			snprintf(esc, sizeof(esc), "\\x%02x", s[i]);
-			piece = esc;
-			plen = 4;
-			n = 1;
-		} else {
-			piece = (const char *)s + i;
-			plen = n;
-		}
-		if (o + plen + 4 > outsz) {
-			/* Keep room for "..." and the terminator. */
+		if (o + plen + reserve > outsz) {
+			/* o + 4 <= outsz here: every piece so far kept that room. */
 			if (outsz >= 4) {
-				while (o + 4 > outsz)
-					o--;
 				memcpy(out + o, "...", 3);
 				o += 3;
 			}
-			out[o < outsz ? o : outsz - 1] = '\0';
+			out[o] = '\0';
 			return false;
 		}
 		memcpy(out + o, piece, plen);

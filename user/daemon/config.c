@@ -167,8 +167,10 @@ int config__set(struct config *c, const char *key, const char *v, char *err, siz
 		return set_u32(&c->detect.long_conn_s, key, v, 1, 86400, err, errsz);
 	if (IS("low_rate_bytes_per_minute")) {
 		e = set_u32(&u, key, v, 1, UINT32_MAX, err, errsz);
+		if (e)
+			return e;
 		c->detect.low_rate_bpm = u;
-		return e;
+		return 0;
 	}
 #undef IS
 	snprintf(err, errsz, "unknown option \"%s\"", key);
@@ -180,10 +182,49 @@ bad_choice:
 
 struct load_ctx {
 	struct config *c;
+	FILE *f;
 	char *err;
 	size_t errsz;
-	int failed_line;
+	int line;        /* lines read so far */
+	int failed_line; /* first line we rejected, with the reason in err */
 };
+
+static void fail_at(struct load_ctx *ctx, const char *msg)
+{
+	if (ctx->failed_line)
+		return;
+	snprintf(ctx->err, ctx->errsz, "%s", msg);
+	ctx->failed_line = ctx->line;
+}
+
+/*
+ * Hands inih one whole line at a time, so its line numbers are the file's: a
+ * line longer than inih's buffer is consumed here (ignored if a comment, an
+ * error otherwise) instead of being read as several lines. Leading blanks are
+ * dropped: inih would take an indented line as a continuation of the previous
+ * value, and no option has multi-line values.
+ */
+static char *read_line(char *str, int num, void *arg)
+{
+	struct load_ctx *ctx = arg;
+	size_t n, skip;
+
+	if (!fgets(str, num, ctx->f))
+		return NULL;
+	ctx->line++;
+	n = strlen(str);
+	skip = strspn(str, " \t");
+	if (n && str[n - 1] != '\n' && !feof(ctx->f)) {
+		int ch;
+
+		while ((ch = fgetc(ctx->f)) != EOF && ch != '\n')
+			;
+		if (str[skip] != '#' && str[skip] != ';')
+			fail_at(ctx, "line too long");
+	}
+	memmove(str, str + skip, n - skip + 1);
+	return str;
+}
 
 static int on_entry(void *arg, const char *section, const char *name, const char *value)
 {
@@ -199,36 +240,38 @@ static int on_entry(void *arg, const char *section, const char *name, const char
 	} else if (config__set(ctx->c, name, value, msg, sizeof(msg)) == 0) {
 		return 1;
 	}
-	snprintf(ctx->err, ctx->errsz, "%s", msg);
-	ctx->failed_line = -1;
-	return 0; /* inih reports this line number */
+	fail_at(ctx, msg);
+	return 0;
 }
 
 int config__load_file(struct config *c, const char *path, bool required, char *err,
 		      size_t errsz)
 {
-	struct load_ctx ctx = { .c = c, .err = err, .errsz = errsz };
 	char msg[384] = "";
+	struct load_ctx ctx = { .c = c, .err = msg, .errsz = sizeof(msg) };
 	FILE *f = fopen(path, "re");
-	int r;
+	int r, e;
 
 	if (!f) {
-		if (errno == ENOENT && !required)
+		e = errno;
+		if (e == ENOENT && !required)
 			return 0;
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -errno;
+		snprintf(err, errsz, "%s: %s", path, strerror(e));
+		return -e;
 	}
-	ctx.err = msg;
-	ctx.errsz = sizeof(msg);
-	r = ini_parse_file(f, on_entry, &ctx);
+	ctx.f = f;
+	r = ini_parse_stream(read_line, &ctx, on_entry, &ctx);
 	fclose(f);
-	if (r == 0)
-		return 0;
 	if (r < 0) {
 		snprintf(err, errsz, "%s: cannot read the file", path);
 		return -EIO;
 	}
-	snprintf(err, errsz, "%s:%d: %s", path, r, msg[0] ? msg : "syntax error");
+	/* inih reports the first line it, or we, found wrong. */
+	if (ctx.failed_line && (r == 0 || ctx.failed_line < r))
+		r = ctx.failed_line;
+	if (r == 0)
+		return 0;
+	snprintf(err, errsz, "%s:%d: %s", path, r, r == ctx.failed_line ? msg : "syntax error");
 	return -EINVAL;
 }
 

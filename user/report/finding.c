@@ -235,6 +235,11 @@ void finding__uid(const char *boot_id, uint32_t pid, uint64_t start_ticks, char 
 	int n = snprintf(key, sizeof(key), "%s/%u/%llu", boot_id, pid,
 			 (unsigned long long)start_ticks);
 
+	/* snprintf returns the length it wanted: hash only what is in key. */
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n >= sizeof(key))
+		n = sizeof(key) - 1;
 	EVP_Digest(key, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
 	/* Shaped as a version-5-style UUID: stable across restarts, never reused. */
 	md[6] = (md[6] & 0x0f) | 0x50;
