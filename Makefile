@@ -50,7 +50,7 @@ LDHARDEN := -pie -Wl,-z,relro,-z,now
 # libbpf is linked statically: the daemon then does not depend on the
 # distribution's libbpf version, only on libelf and zlib.
 BPF_LIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz
-LIBS := -ljson-c -linih -lcrypto
+LIBS := -ljson-c -linih -lcrypto -lm
 
 COMMON_SRCS := $(wildcard user/common/*.c)
 LIB_SRCS := $(COMMON_SRCS) $(wildcard user/sensor/*.c user/detect/*.c user/report/*.c) \

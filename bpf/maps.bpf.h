@@ -48,6 +48,18 @@ MW_MAP struct {
 	__type(value, struct mw_conn);
 } mw_conns SEC(".maps");
 
+/*
+ * UDP sockets that send to port 53, keyed by socket cookie, valued by pid:
+ * their queries are captured on egress. LRU: an entry is only needed for
+ * the moment between sendmsg/connect and the packet leaving.
+ */
+MW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} mw_dns_socks SEC(".maps");
+
 /* CPU samples per process (tgid) and per thread (tid). */
 MW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -20,6 +20,12 @@
 #define MW_PAYLOAD_LEN 512
 /* Data-bearing segments captured per direction of each connection. */
 #define MW_PAYLOAD_SEGS 4
+/*
+ * Payload separated by more than this from the previous payload the same way
+ * starts a new message: segments of one response arrive back to back.
+ */
+#define MW_MSG_GAP_NS (100ULL * 1000 * 1000)
+#define MW_DNS_PORT 53
 
 enum mw_event_type {
 	MW_EV_EXEC = 1,
@@ -27,6 +33,7 @@ enum mw_event_type {
 	MW_EV_CONNECT = 3,
 	MW_EV_CLOSE = 4,
 	MW_EV_PAYLOAD = 5,
+	MW_EV_DNS = 6,     /* a DNS query sent over UDP, as an mw_payload_event */
 	MW_EV_TYPE_MAX,
 };
 
@@ -76,13 +83,22 @@ struct mw_exit_event {
 	char comm[MW_COMM_LEN];
 };
 
-/* Per-direction traffic of one tracked connection. */
+/*
+ * Per-direction traffic of one tracked connection. A message is "unprompted"
+ * when nothing came the other way since this side's previous message: a
+ * pool pushing a job, a client submitting a share, but not the answer to a
+ * request.
+ */
 struct mw_flow {
 	__u64 bytes;        /* TCP payload bytes */
 	__u64 packets;      /* all segments, including pure ACKs */
 	__u64 data_packets; /* segments that carried payload */
+	__u64 messages;     /* bursts of payload, see MW_MSG_GAP_NS */
+	__u64 unprompted;   /* messages not answering the other side */
 	__u64 first_ns;     /* first payload, boot-time clock */
 	__u64 last_ns;      /* last payload */
+	__u64 first_unprompted_ns;
+	__u64 last_unprompted_ns;
 	__u32 captured;     /* payload segments handed to user space */
 	__u32 pad;
 };
@@ -130,9 +146,9 @@ struct mw_cpu {
 _Static_assert(sizeof(struct mw_event_hdr) == 16, "mw_event_hdr layout");
 _Static_assert(sizeof(struct mw_exec_event) == 576, "mw_exec_event layout");
 _Static_assert(sizeof(struct mw_exit_event) == 48, "mw_exit_event layout");
-_Static_assert(sizeof(struct mw_flow) == 48, "mw_flow layout");
-_Static_assert(sizeof(struct mw_conn) == 160, "mw_conn layout");
-_Static_assert(sizeof(struct mw_conn_event) == 200, "mw_conn_event layout");
+_Static_assert(sizeof(struct mw_flow) == 80, "mw_flow layout");
+_Static_assert(sizeof(struct mw_conn) == 224, "mw_conn layout");
+_Static_assert(sizeof(struct mw_conn_event) == 264, "mw_conn_event layout");
 _Static_assert(sizeof(struct mw_payload_event) == 552, "mw_payload_event layout");
 _Static_assert(sizeof(struct mw_cpu) == 24, "mw_cpu layout");
 

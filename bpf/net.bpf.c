@@ -10,6 +10,10 @@
  *                                                     payload segments
  *   tcp_set_state() -> trace_inet_sock_set_state()    mw_sock_state:
  *                                                     established, closed
+ *   connect()/sendmsg() of UDP to port 53             mw_connect4/6,
+ *                                                     mw_sendmsg4/6: remember
+ *                                                     the socket; its query is
+ *                                                     captured on egress
  *
  * The connect hooks run in the caller's context, which is what ties a socket
  * to a process; the skb hooks only count for sockets found in mw_conns, so
@@ -27,6 +31,20 @@
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define SK_PASS 1
+#define IPPROTO_UDP_ 17
+
+/* A UDP socket about to send a DNS query: its packets are worth a look. */
+static __always_inline void track_dns(struct bpf_sock_addr *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u64 cookie;
+
+	if (ctx->protocol != IPPROTO_UDP_ || bpf_ntohs((__u16)ctx->user_port) != MW_DNS_PORT ||
+	    pid == mw_self_tgid)
+		return;
+	cookie = bpf_get_socket_cookie(ctx);
+	bpf_map_update_elem(&mw_dns_socks, &cookie, &pid, BPF_ANY);
+}
 
 static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 family)
 {
@@ -35,6 +53,10 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	struct mw_conn c = {};
 	__u64 cookie;
 
+	if (ctx->protocol == IPPROTO_UDP_) {
+		track_dns(ctx);
+		return;
+	}
 	if (ctx->protocol != IPPROTO_TCP)
 		return;
 	c.pid = id >> 32;
@@ -86,26 +108,47 @@ int mw_connect6(struct bpf_sock_addr *ctx)
 	return SK_PASS;
 }
 
-/* Offset and length of the TCP payload of a segment, or -1 if not TCP. */
-static __always_inline int tcp_payload(struct __sk_buff *skb, __u32 *off, __u32 *len)
+SEC("cgroup/sendmsg4")
+int mw_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	__u32 l3 = 0;
+	track_dns(ctx);
+	return SK_PASS;
+}
+
+SEC("cgroup/sendmsg6")
+int mw_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	track_dns(ctx);
+	return SK_PASS;
+}
+
+/* Length of the IP header and the L4 protocol of a packet, or -1. */
+static __always_inline int l3_header(struct __sk_buff *skb, __u32 *l3, __u8 *proto)
+{
 	__u8 b;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		if (bpf_skb_load_bytes(skb, 0, &b, 1))
 			return -1;
-		l3 = (b & 0x0f) * 4;
-		if (bpf_skb_load_bytes(skb, 9, &b, 1) || b != IPPROTO_TCP)
-			return -1;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		/* Extension headers are not walked: such segments are counted only. */
-		if (bpf_skb_load_bytes(skb, 6, &b, 1) || b != IPPROTO_TCP)
-			return -1;
-		l3 = 40;
-	} else {
-		return -1;
+		*l3 = (b & 0x0f) * 4;
+		return bpf_skb_load_bytes(skb, 9, proto, 1) ? -1 : 0;
 	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		/* Extension headers are not walked: such packets are counted only. */
+		*l3 = 40;
+		return bpf_skb_load_bytes(skb, 6, proto, 1) ? -1 : 0;
+	}
+	return -1;
+}
+
+/* Offset and length of the TCP payload of a segment, or -1 if not TCP. */
+static __always_inline int tcp_payload(struct __sk_buff *skb, __u32 *off, __u32 *len)
+{
+	__u32 l3;
+	__u8 proto, b;
+
+	if (l3_header(skb, &l3, &proto) || proto != IPPROTO_TCP)
+		return -1;
 	if (bpf_skb_load_bytes(skb, l3 + 12, &b, 1))
 		return -1;
 	*off = l3 + (b >> 4) * 4;
@@ -113,27 +156,18 @@ static __always_inline int tcp_payload(struct __sk_buff *skb, __u32 *off, __u32 
 	return 0;
 }
 
-static __always_inline void capture(struct __sk_buff *skb, __u64 cookie, struct mw_flow *f,
-				    __u32 dir, __u32 off, __u32 len)
+/* Hands up to MW_PAYLOAD_LEN bytes at off to user space. */
+static __always_inline void emit_payload(struct __sk_buff *skb, __u32 type, __u32 pid,
+					 __u64 cookie, __u32 dir, __u32 seg, __u32 off, __u32 len)
 {
 	struct mw_payload_event *e;
 	__u64 cap;
-	__u32 seg;
 
-	/*
-	 * Not atomic: fetching atomics need kernel 5.12 and a 5.10 kernel must
-	 * load this. Two CPUs racing on one socket may both take a slot; user
-	 * space orders segments by time, so nothing is misread.
-	 */
-	seg = f->captured;
-	if (seg >= MW_PAYLOAD_SEGS)
-		return;
-	f->captured = seg + 1;
-	e = mw_reserve(sizeof(*e), MW_EV_PAYLOAD);
+	e = mw_reserve(sizeof(*e), type);
 	if (!e)
 		return;
-	e->hdr.type = MW_EV_PAYLOAD;
-	e->hdr.pid = 0;
+	e->hdr.type = type;
+	e->hdr.pid = pid;
 	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
 	e->cookie = cookie;
 	e->dir = dir;
@@ -155,41 +189,107 @@ static __always_inline void capture(struct __sk_buff *skb, __u64 cookie, struct 
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int account(struct __sk_buff *skb, __u32 dir)
+static __always_inline void capture(struct __sk_buff *skb, __u64 cookie, struct mw_flow *f,
+				    __u32 dir, __u32 off, __u32 len)
 {
-	__u64 cookie = bpf_get_socket_cookie(skb);
-	struct mw_conn *c;
-	struct mw_flow *f;
+	__u32 seg;
+
+	/*
+	 * Not atomic: fetching atomics need kernel 5.12 and a 5.10 kernel must
+	 * load this. Two CPUs racing on one socket may both take a slot; user
+	 * space orders segments by time, so nothing is misread.
+	 */
+	seg = f->captured;
+	if (seg >= MW_PAYLOAD_SEGS)
+		return;
+	f->captured = seg + 1;
+	emit_payload(skb, MW_EV_PAYLOAD, 0, cookie, dir, seg, off, len);
+}
+
+/*
+ * Message cadence. Segments closer than MW_MSG_GAP_NS are one message; a
+ * message is unprompted when the other side sent nothing since this side's
+ * previous message. The first message each way has no previous one and is
+ * not judged. Plain stores: a race loses at most one count.
+ */
+static __always_inline void cadence(struct mw_flow *f, const struct mw_flow *other, __u64 now)
+{
+	__u64 last = f->last_ns;
+
+	if (last && now - last <= MW_MSG_GAP_NS)
+		return;
+	f->messages++;
+	if (last && other->last_ns <= last) {
+		f->unprompted++;
+		if (!f->first_unprompted_ns)
+			f->first_unprompted_ns = now;
+		f->last_unprompted_ns = now;
+	}
+}
+
+static __always_inline void account(struct __sk_buff *skb, struct mw_conn *c, __u64 cookie,
+				    __u32 dir)
+{
+	struct mw_flow *f, *other;
 	__u32 off, len;
 	__u64 now;
 
-	c = bpf_map_lookup_elem(&mw_conns, &cookie);
-	if (!c)
-		return SK_PASS;
-	f = dir == MW_DIR_OUT ? &c->flow[MW_DIR_OUT] : &c->flow[MW_DIR_IN];
+	if (dir == MW_DIR_OUT) {
+		f = &c->flow[MW_DIR_OUT];
+		other = &c->flow[MW_DIR_IN];
+	} else {
+		f = &c->flow[MW_DIR_IN];
+		other = &c->flow[MW_DIR_OUT];
+	}
 	__sync_fetch_and_add(&f->packets, 1);
 	if (tcp_payload(skb, &off, &len) || len == 0)
-		return SK_PASS;
+		return;
 	now = bpf_ktime_get_boot_ns();
 	__sync_fetch_and_add(&f->bytes, len);
 	__sync_fetch_and_add(&f->data_packets, 1);
+	cadence(f, other, now);
 	if (!f->first_ns)
 		f->first_ns = now;
 	f->last_ns = now;
 	capture(skb, cookie, f, dir, off, len);
-	return SK_PASS;
+}
+
+/* A DNS query leaving a socket seen sending to port 53: capture it. */
+static __always_inline void dns_query(struct __sk_buff *skb, __u64 cookie)
+{
+	__u32 *pid, l3;
+	__u8 proto;
+
+	if (l3_header(skb, &l3, &proto) || proto != IPPROTO_UDP_ || skb->len <= l3 + 8)
+		return;
+	pid = bpf_map_lookup_elem(&mw_dns_socks, &cookie);
+	if (!pid)
+		return;
+	emit_payload(skb, MW_EV_DNS, *pid, cookie, MW_DIR_OUT, 0, l3 + 8, skb->len - l3 - 8);
 }
 
 SEC("cgroup_skb/egress")
 int mw_egress(struct __sk_buff *skb)
 {
-	return account(skb, MW_DIR_OUT);
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct mw_conn *c = bpf_map_lookup_elem(&mw_conns, &cookie);
+
+	if (c)
+		account(skb, c, cookie, MW_DIR_OUT);
+	else
+		dns_query(skb, cookie);
+	return SK_PASS;
 }
 
 SEC("cgroup_skb/ingress")
 int mw_ingress(struct __sk_buff *skb)
 {
-	return account(skb, MW_DIR_IN);
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct mw_conn *c = bpf_map_lookup_elem(&mw_conns, &cookie);
+
+	if (c)
+		account(skb, c, cookie, MW_DIR_IN);
+	return SK_PASS;
 }
 
 static __always_inline int handle_state(const struct sock *sk, int newstate)

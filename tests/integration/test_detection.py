@@ -86,7 +86,7 @@ end = time.monotonic() + float(sys.argv[2])
 n = 0
 while time.monotonic() < end:
     n += 1
-    if n % 3000000 == 0:
+    if n % 5000000 == 0:
         s.sendall(b"\x17\x03\x03\x00\x20" + bytes(32))  # opaque, TLS-record-like
 """
 
@@ -98,17 +98,29 @@ def test_cpu_saturation_with_long_lived_quiet_connection_is_medium(sensor_factor
     srv.listen()
     stop = threading.Event()
 
-    def drain():
+    def serve():
+        # Like a pool behind TLS: answers every client message with a small
+        # opaque record, and pushes one of its own every second, unasked.
         conn, _ = srv.accept()
-        conn.settimeout(0.5)
+        conn.settimeout(0.2)
+        last_push = time.monotonic()
         while not stop.is_set():
             try:
                 if not conn.recv(4096):
                     break
+                conn.sendall(b"\x17\x03\x03\x00\x10" + bytes(16))
             except socket.timeout:
                 pass
+            except OSError:
+                break  # the client is gone
+            if time.monotonic() - last_push >= 1.0:
+                try:
+                    conn.sendall(b"\x17\x03\x03\x00\x30" + bytes(48))
+                except OSError:
+                    break
+                last_push = time.monotonic()
         conn.close()
-    t = threading.Thread(target=drain, daemon=True)
+    t = threading.Thread(target=serve, daemon=True)
     t.start()
     try:
         client = procs.start_cmd([sys.executable, "-c", BUSY_CLIENT,

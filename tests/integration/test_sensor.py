@@ -6,8 +6,8 @@ import subprocess
 
 from conftest import CLI, bpf_progs_named, wait_for
 
-EXPECTED_PROGRAMS = {"exec", "exit", "cpu_sample", "connect4", "connect6", "skb_egress",
-                     "skb_ingress", "sock_state"}
+EXPECTED_PROGRAMS = {"exec", "exit", "cpu_sample", "connect4", "connect6", "sendmsg4",
+                     "sendmsg6", "skb_egress", "skb_ingress", "sock_state"}
 
 
 def test_status_lists_attached_programs_and_counts_events(sensor):

@@ -38,8 +38,39 @@ static void test_defaults(void **state)
 	assert_int_equal(c.update_interval_s, 60);
 	assert_true(c.detect.cpu_busy_cores > 0.79 && c.detect.cpu_busy_cores < 0.81);
 	assert_int_equal(c.detect.cpu_window_s, 10);
-	assert_int_equal(c.detect.long_conn_s, 60);
+	assert_int_equal(c.detect.long_conn_s, 30);
 	assert_int_equal(c.detect.low_rate_bpm, 65536);
+	assert_int_equal(c.detect.medium_score, 55);
+	assert_int_equal(c.detect.high_score, 90);
+	assert_true(c.npool_ports > 10);
+	for (size_t i = 1; i < c.npool_ports; i++)
+		assert_true(c.pool_ports[i - 1] < c.pool_ports[i]);
+	assert_non_null(strstr(c.miner_names, "xmrig"));
+	assert_string_equal(c.pool_names_file, "/etc/minerwatch/pool-names.txt");
+	assert_false(c.pool_names_file_set);
+}
+
+static void test_detection_keys(void **state)
+{
+	char err[256];
+	struct config c;
+
+	(void)state;
+	config__defaults(&c);
+	assert_int_equal(config__set(&c, "pool_ports", "4444, 3333,80", err, sizeof(err)), 0);
+	assert_int_equal(c.npool_ports, 3);
+	assert_int_equal(c.pool_ports[0], 80);
+	assert_int_equal(c.pool_ports[2], 4444);
+	assert_int_equal(config__set(&c, "pool_ports", "3333,70000", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config__set(&c, "pool_ports", "33x", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config__set(&c, "weight_pool_name", "55", err, sizeof(err)), 0);
+	assert_int_equal(c.detect.w_pool_name, 55);
+	assert_int_equal(config__set(&c, "weight_wallet", "1001", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config__set(&c, "miner_names", "xmrig,foo-miner", err, sizeof(err)), 0);
+	assert_int_equal(config__set(&c, "miner_names", "bad name", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config__set(&c, "cpu_steady_seconds", "4", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config__set(&c, "suppress_file", "/x/y", err, sizeof(err)), 0);
+	assert_true(c.suppress_file_set);
 }
 
 static void set_ok(struct config *c, const char *key, const char *value)
@@ -439,6 +470,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_detection_keys),
 		cmocka_unit_test(test_set_valid),
 		cmocka_unit_test(test_set_invalid),
 		cmocka_unit_test(test_set_invalid_keeps_value),

@@ -64,6 +64,7 @@ static void with_conn(struct signals *s)
 	s->conn_bytes_in = 240000;
 	s->conn_msgs_out = 120;
 	s->conn_msgs_in = 300;
+	s->conn_pushes = 20; /* the pool pushed work unasked */
 	s->nconns = 1;
 }
 
@@ -139,14 +140,21 @@ static void test_judge_behaviour(void **state)
 	correlator__judge(&cfg, &s, &v);
 	assert_int_equal(v.severity_id, 0);
 
-	/* CPU with no connection at all: nothing, and nothing to say. */
+	/* CPU with no connection at all: nothing. */
 	base_signals(&s);
 	with_cpu(&s);
 	correlator__judge(&cfg, &s, &v);
 	assert_int_equal(v.severity_id, 0);
 	assert_true(v.cpu_saturated);
-	assert_string_equal(v.title, "");
-	assert_string_equal(v.why, "");
+
+	/* A connection that only ever answers (no pushes) is not pool-like. */
+	base_signals(&s);
+	with_cpu(&s);
+	with_conn(&s);
+	s.conn_pushes = 0;
+	correlator__judge(&cfg, &s, &v);
+	assert_int_equal(v.severity_id, 0);
+	assert_false(v.pool_like_conn);
 
 	/* A long connection but an idle process: nothing. */
 	base_signals(&s);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +9,17 @@
 #include <strings.h>
 
 #include "config.h"
+
+/* Known miner programs, matched against comm and the executable's file name. */
+#define DEFAULT_MINER_NAMES                                                           \
+	"xmrig,xmr-stak,xmr-stak-rx,cpuminer,cpuminer-multi,cpuminer-opt,minerd,cgminer,"     \
+	"bfgminer,ethminer,nbminer,t-rex,lolminer,phoenixminer,nanominer,teamredminer,"      \
+	"gminer,srbminer,srbminer-multi,wildrig,ccminer,kdevtmpfsi,xmrigminer,xmrigdaemon"
+/* Ports mining pools commonly listen on; they add weight, never decide. */
+#define DEFAULT_POOL_PORTS                                                             \
+	"1800,2222,3032,3333,3334,3335,3336,3357,4028,4444,4445,5555,5556,5588,5730,6099,"   \
+	"6666,7777,7778,8008,8888,9000,9999,10001,10128,10343,12222,13333,14433,14444,"     \
+	"15555,17777,19999,20535,20580,45560,45700"
 
 void config__defaults(struct config *c)
 {
@@ -26,6 +39,11 @@ void config__defaults(struct config *c)
 	c->max_connections = 16384;
 	c->update_interval_s = 60;
 	correlator__defaults(&c->detect);
+	snprintf(c->pool_names_file, sizeof(c->pool_names_file),
+		 "/etc/minerwatch/pool-names.txt");
+	snprintf(c->suppress_file, sizeof(c->suppress_file), "/etc/minerwatch/suppress.conf");
+	snprintf(c->miner_names, sizeof(c->miner_names), "%s", DEFAULT_MINER_NAMES);
+	config__set(c, "pool_ports", DEFAULT_POOL_PORTS, NULL, 0);
 }
 
 static int set_str(char *dst, size_t dstsz, const char *key, const char *v, char *err,
@@ -91,6 +109,66 @@ static int set_url(char *dst, size_t dstsz, const char *key, const char *v, char
 		return -EINVAL;
 	}
 	return set_str(dst, dstsz, key, v, err, errsz);
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+static int set_ports(struct config *c, const char *key, const char *v, char *err, size_t errsz)
+{
+	uint16_t ports[CFG_MAX_PORTS];
+	size_t n = 0;
+
+	while (*v) {
+		char *end;
+		unsigned long p;
+
+		v += strspn(v, " ,");
+		if (!*v)
+			break;
+		errno = 0;
+		p = strtoul(v, &end, 10);
+		if (end == v || errno || p == 0 || p > 65535 || (*end && *end != ',' && *end != ' ')) {
+			snprintf(err, errsz, "%s: \"%.*s\" is not a port number", key,
+				 (int)strcspn(v, ", "), v);
+			return -EINVAL;
+		}
+		if (n >= CFG_MAX_PORTS) {
+			snprintf(err, errsz, "%s: more than %d ports", key, CFG_MAX_PORTS);
+			return -EINVAL;
+		}
+		ports[n++] = (uint16_t)p;
+		v = end;
+	}
+	qsort(ports, n, sizeof(ports[0]), cmp_u16);
+	memcpy(c->pool_ports, ports, n * sizeof(ports[0]));
+	c->npool_ports = n;
+	return 0;
+}
+
+static int set_names(char *dst, size_t dstsz, const char *key, const char *v, char *err,
+		     size_t errsz)
+{
+	for (const char *p = v; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr(",-_.", *p)) {
+			snprintf(err, errsz, "%s: names are letters, digits, '-', '_' and '.', "
+				 "separated by commas", key);
+			return -EINVAL;
+		}
+	}
+	return set_str(dst, dstsz, key, v, err, errsz);
+}
+
+static int set_weight(int *dst, const char *key, const char *v, char *err, size_t errsz)
+{
+	uint32_t u;
+	int e = set_u32(&u, key, v, 0, 1000, err, errsz);
+
+	if (!e)
+		*dst = (int)u;
+	return e;
 }
 
 int config__set(struct config *c, const char *key, const char *v, char *err, size_t errsz)
@@ -165,6 +243,52 @@ int config__set(struct config *c, const char *key, const char *v, char *err, siz
 		return set_u32(&c->detect.cpu_window_s, key, v, 1, 60, err, errsz);
 	if (IS("long_connection_seconds"))
 		return set_u32(&c->detect.long_conn_s, key, v, 1, 86400, err, errsz);
+	if (IS("cpu_steady_cores"))
+		return set_double(&c->detect.cpu_steady_cores, key, v, 0.01, 1024, err, errsz);
+	if (IS("cpu_steady_variation"))
+		return set_double(&c->detect.cpu_steady_cv, key, v, 0.01, 10, err, errsz);
+	if (IS("cpu_steady_seconds"))
+		return set_u32(&c->detect.cpu_steady_s, key, v, 5, 60, err, errsz);
+	if (IS("small_message_bytes"))
+		return set_u32(&c->detect.small_msg_bytes, key, v, 16, 1 << 20, err, errsz);
+	if (IS("min_pool_pushes"))
+		return set_u32(&c->detect.min_pushes, key, v, 0, 1000, err, errsz);
+	if (IS("pool_ports"))
+		return set_ports(c, key, v, err, errsz);
+	if (IS("miner_names"))
+		return set_names(c->miner_names, sizeof(c->miner_names), key, v, err, errsz);
+	if (IS("pool_names_file")) {
+		c->pool_names_file_set = true;
+		return set_str(c->pool_names_file, sizeof(c->pool_names_file), key, v, err, errsz);
+	}
+	if (IS("suppress_file")) {
+		c->suppress_file_set = true;
+		return set_str(c->suppress_file, sizeof(c->suppress_file), key, v, err, errsz);
+	}
+	{
+		static const struct {
+			const char *key;
+			size_t off;
+		} weights[] = {
+			{ "weight_cpu_saturated", offsetof(struct detect_cfg, w_cpu_saturated) },
+			{ "weight_cpu_steady", offsetof(struct detect_cfg, w_cpu_steady) },
+			{ "weight_pool_connection", offsetof(struct detect_cfg, w_pool_conn) },
+			{ "weight_pool_port", offsetof(struct detect_cfg, w_pool_port) },
+			{ "weight_pool_name", offsetof(struct detect_cfg, w_pool_name) },
+			{ "weight_temp_path", offsetof(struct detect_cfg, w_temp_path) },
+			{ "weight_hidden_binary", offsetof(struct detect_cfg, w_hidden_binary) },
+			{ "weight_miner_name", offsetof(struct detect_cfg, w_miner_name) },
+			{ "weight_miner_arguments", offsetof(struct detect_cfg, w_miner_args) },
+			{ "weight_wallet", offsetof(struct detect_cfg, w_wallet) },
+			{ "medium_score", offsetof(struct detect_cfg, medium_score) },
+			{ "high_score", offsetof(struct detect_cfg, high_score) },
+		};
+
+		for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
+			if (IS(weights[i].key))
+				return set_weight((int *)((char *)&c->detect + weights[i].off), key, v,
+						  err, errsz);
+	}
 	if (IS("low_rate_bytes_per_minute")) {
 		e = set_u32(&u, key, v, 1, UINT32_MAX, err, errsz);
 		if (e)

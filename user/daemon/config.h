@@ -17,6 +17,7 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/minerwatch/minerwatch.conf"
 #define CFG_PATH_LEN 512
+#define CFG_MAX_PORTS 64
 
 enum finding_format { FORMAT_OCSF = 0, FORMAT_ASFF };
 
@@ -39,6 +40,13 @@ struct config {
 	uint32_t max_connections;
 	uint32_t update_interval_s;
 	struct detect_cfg detect;
+	char pool_names_file[CFG_PATH_LEN];
+	bool pool_names_file_set;  /* named explicitly: must exist */
+	char suppress_file[CFG_PATH_LEN];
+	bool suppress_file_set;
+	char miner_names[1024];
+	uint16_t pool_ports[CFG_MAX_PORTS];  /* sorted */
+	size_t npool_ports;
 };
 
 void config__defaults(struct config *c);

@@ -4,6 +4,7 @@
  * start-up scan that finds what was already running.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 
 #include <bpf/bpf.h>
 
+#include "dns.h"
 #include "htab.h"
+#include "names.h"
 #include "log.h"
 #include "mwd.h"
 #include "procfs.h"
@@ -27,8 +30,11 @@ uint64_t mwd__boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void fill_from_procfs(struct proc *p, const struct procfs_info *info)
+static void fill_from_procfs(struct mwd *m, struct proc *p, const struct procfs_info *info)
 {
+	char path[512], full[1024];
+	struct stat sb;
+
 	p->ppid = info->ppid;
 	p->uid = info->uid;
 	p->gid = info->gid;
@@ -36,6 +42,13 @@ static void fill_from_procfs(struct proc *p, const struct procfs_info *info)
 	snprintf(p->exe, sizeof(p->exe), "%s", info->exe);
 	if (info->cmdline_len)
 		proc_table__set_cmdline(p, info->cmdline, info->cmdline_len);
+	/* Exec records carry the cgroup id; for the others, cgroup2 inode == id. */
+	if (m->loader && loader__cgroup_root(m->loader)[0] &&
+	    procfs__cgroup_path(m->cfg.host_root, p->pid, path, sizeof(path)) == 0) {
+		snprintf(full, sizeof(full), "%s%s", loader__cgroup_root(m->loader), path);
+		if (stat(full, &sb) == 0)
+			p->cgroup_id = sb.st_ino;
+	}
 }
 
 /*
@@ -56,7 +69,7 @@ struct proc *mwd__proc_for(struct mwd *m, uint32_t pid)
 	if (procfs__read(m->cfg.host_root, pid, info) == 0) {
 		p = proc_table__upsert(m->procs, pid, info->start_ns, &created);
 		if (p && created) {
-			fill_from_procfs(p, info);
+			fill_from_procfs(m, p, info);
 			p->from_scan = true;
 			p->seen_ns = mwd__boot_ns();
 		}
@@ -143,23 +156,55 @@ static void on_close(struct mwd *m, const struct mw_conn_event *e)
 	p = proc_table__lookup(m->procs, c->pid);
 	if (p && p->nconns)
 		p->nconns--;
-	if (p && p->oldest_conn == c)
-		p->oldest_conn = NULL;
+	for (int i = 0; p && i < PROC_TICK_CONNS; i++)
+		if (p->tick_conns[i] == c)
+			p->tick_conns[i] = NULL;
 	conn_table__remove(m->conns, e->cookie);
+}
+
+/* A listed pool domain asked for by name (TLS SNI or DNS) marks the process. */
+static void note_name(struct mwd *m, struct proc *p, const char *name, const char *via)
+{
+	const char *hit = names__match(detector__pool_names(m->det), name);
+
+	if (!hit || p->pool_name[0])
+		return;
+	snprintf(p->pool_name, sizeof(p->pool_name), "%s", name);
+	snprintf(p->pool_name_via, sizeof(p->pool_name_via), "%s", via);
+	log_info("pid %u asked for mining-pool name %s (%s, listed as %s)", p->pid, name, via,
+		 hit);
+}
+
+static void on_dns(struct mwd *m, const struct mw_payload_event *e)
+{
+	char name[256];
+	struct proc *p;
+
+	if (!dns__query_name(e->data, e->len < MW_PAYLOAD_LEN ? e->len : MW_PAYLOAD_LEN, name,
+			     sizeof(name)))
+		return;
+	p = mwd__proc_for(m, e->hdr.pid);
+	if (p)
+		note_name(m, p, name, "dns");
 }
 
 static void on_payload(struct mwd *m, const struct mw_payload_event *e)
 {
 	struct conn *c = conn_table__lookup(m->conns, e->cookie);
+	bool had_sni, newly;
 	struct proc *p;
 	struct peer *pe;
 
 	if (!c || e->dir > MW_DIR_IN)
 		return;
-	if (!conn__add_payload(c, e->dir, e->seg, e->data, e->len, e->seg_len, e->hdr.ts_ns))
-		return;
+	had_sni = c->sni[0];
+	newly = conn__add_payload(c, e->dir, e->seg, e->data, e->len, e->seg_len, e->hdr.ts_ns);
 	p = proc_table__lookup(m->procs, c->pid);
 	if (!p)
+		return;
+	if (!had_sni && c->sni[0])
+		note_name(m, p, c->sni, "sni");
+	if (!newly)
 		return;
 	pe = note_peer(p, c);
 	if (pe && pe->proto.kind == PROTO_NONE) {
@@ -207,6 +252,11 @@ int mwd__handle_event(void *ctx, void *data, size_t size)
 			goto bad;
 		on_payload(m, data);
 		break;
+	case MW_EV_DNS:
+		if (size < sizeof(struct mw_payload_event))
+			goto bad;
+		on_dns(m, data);
+		break;
 	}
 	m->handled[h->type]++;
 	return 0;
@@ -222,7 +272,7 @@ static int scan_one(const struct procfs_info *info, void *arg)
 	struct proc *p = proc_table__upsert(m->procs, info->pid, info->start_ns, &created);
 
 	if (p && created) {
-		fill_from_procfs(p, info);
+		fill_from_procfs(m, p, info);
 		p->from_scan = true;
 		p->seen_ns = mwd__boot_ns();
 		m->scanned_procs++;

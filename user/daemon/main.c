@@ -10,6 +10,8 @@
 
 #include "log.h"
 #include "mwd.h"
+#include "names.h"
+#include "suppress.h"
 
 static void usage(FILE *f)
 {
@@ -108,7 +110,17 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (check) {
-		printf("%s: configuration OK\n", m.config_path);
+		struct suppress_list *sup = NULL;
+		struct name_list *names = NULL;
+
+		if (mwd__load_lists(&m.cfg, &names, &sup, err, sizeof(err))) {
+			fprintf(stderr, "minerwatchd: invalid configuration: %s\n", err);
+			return EXIT_USAGE;
+		}
+		printf("%s: configuration OK (%zu pool names, %zu suppression rules)\n",
+		       m.config_path, names__count(names), suppress__count(sup));
+		names__free(names);
+		suppress__free(sup);
 		return EXIT_OK;
 	}
 	/* ASFF needs the account and region from instance metadata, not collected yet. */

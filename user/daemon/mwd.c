@@ -17,6 +17,8 @@
 
 #include "control.h"
 #include "log.h"
+#include "names.h"
+#include "suppress.h"
 #include "mwd.h"
 #include "notify.h"
 #include "procfs.h"
@@ -138,12 +140,40 @@ static void tick(struct mwd *m)
 	control__expire(m->ctl);
 }
 
+/*
+ * The pool-name and suppression lists. A default file that does not exist
+ * is an empty list; a file named in the config must exist and parse.
+ */
+int mwd__load_lists(const struct config *c, struct name_list **ret_names,
+		    struct suppress_list **ret_sup, char *err, size_t errsz)
+{
+	const char *np = c->pool_names_file, *sp = c->suppress_file;
+	int e;
+
+	if (!c->pool_names_file_set && access(np, F_OK))
+		np = NULL;
+	if (!c->suppress_file_set && access(sp, F_OK))
+		sp = NULL;
+	e = names__load(np, ret_names, err, errsz);
+	if (e)
+		return e;
+	e = suppress__load(sp, ret_sup, err, errsz);
+	if (e) {
+		names__free(*ret_names);
+		*ret_names = NULL;
+	}
+	return e;
+}
+
 static void reload(struct mwd *m)
 {
+	struct suppress_list *sup = NULL;
+	struct name_list *names = NULL;
 	struct config c;
 	char err[512];
 
-	if (mwd__load_config(m, &c, err, sizeof(err))) {
+	if (mwd__load_config(m, &c, err, sizeof(err)) ||
+	    mwd__load_lists(&c, &names, &sup, err, sizeof(err))) {
 		log_error("config reload rejected, keeping the running config: %s", err);
 		snprintf(m->reload_error, sizeof(m->reload_error), "%s", err);
 	} else {
@@ -151,9 +181,18 @@ static void reload(struct mwd *m)
 		m->cfg.log_level = c.log_level;
 		m->cfg.detect = c.detect;
 		m->cfg.update_interval_s = c.update_interval_s;
+		memcpy(m->cfg.miner_names, c.miner_names, sizeof(c.miner_names));
+		memcpy(m->cfg.pool_ports, c.pool_ports, sizeof(c.pool_ports));
+		m->cfg.npool_ports = c.npool_ports;
+		detector__set_lists(m->det, names, sup);
+		names__free(m->pool_names);
+		suppress__free(m->suppress);
+		m->pool_names = names;
+		m->suppress = sup;
 		log__set_level(c.log_level);
 		m->reload_error[0] = '\0';
-		log_info("config reloaded from %s", m->config_path);
+		log_info("config reloaded from %s: %zu pool names, %zu suppression rules",
+			 m->config_path, names__count(names), suppress__count(sup));
 	}
 	if (sink__reopen(m->sink))
 		log_error("cannot reopen the output %s", sink__path(m->sink));
@@ -184,6 +223,11 @@ static int setup(struct mwd *m)
 	int e;
 
 	host_info(m);
+	e = mwd__load_lists(&m->cfg, &m->pool_names, &m->suppress, err, sizeof(err));
+	if (e) {
+		log_error("%s", err);
+		return EXIT_USAGE;
+	}
 	e = sink__open(m->cfg.output, SINK_MAX_PENDING, &m->sink, err, sizeof(err));
 	if (e) {
 		log_error("%s", err);
@@ -217,8 +261,11 @@ static int setup(struct mwd *m)
 	m->cpu = cpu_reader__new(loader__cpu_proc_fd(m->loader), loader__cpu_thread_fd(m->loader),
 				 m->cfg.cpu_sample_hz, m->cfg.max_processes * 2);
 	dopt.cfg = &m->cfg.detect;
-	dopt.update_interval_s = m->cfg.update_interval_s;
+	dopt.update_interval_s = &m->cfg.update_interval_s;
 	dopt.host_root = m->cfg.host_root;
+	dopt.miner_names = m->cfg.miner_names;
+	dopt.pool_ports = m->cfg.pool_ports;
+	dopt.npool_ports = m->cfg.npool_ports;
 	dopt.host = &m->host;
 	dopt.instance_missing = m->instance_missing;
 	dopt.conns_map_fd = loader__conns_fd(m->loader);
@@ -228,6 +275,7 @@ static int setup(struct mwd *m)
 		return EXIT_ENV;
 	}
 	proc_table__set_release(m->procs, detector__release, m->det);
+	detector__set_lists(m->det, m->pool_names, m->suppress);
 	m->last_cpu_boot_ns = mwd__boot_ns();
 
 	sigemptyset(&mask);
@@ -278,6 +326,8 @@ static void teardown(struct mwd *m)
 	proc_table__free(m->procs);
 	conn_table__free(m->conns);
 	sink__close(m->sink);
+	names__free(m->pool_names);
+	suppress__free(m->suppress);
 	if (m->epfd >= 0)
 		close(m->epfd);
 	if (m->sigfd >= 0)

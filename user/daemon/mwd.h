@@ -24,6 +24,8 @@
 
 struct ring_buffer;
 struct control;
+struct name_list;
+struct suppress_list;
 
 /* Exit codes of SPEC 4. */
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_ENV = 2 };
@@ -46,6 +48,8 @@ struct mwd {
 	struct sink *sink;
 	struct control *ctl;
 	struct host_info host;
+	struct name_list *pool_names;
+	struct suppress_list *suppress;
 	char instance_missing[128];
 
 	int epfd, sigfd, timerfd;
@@ -64,6 +68,8 @@ struct mwd {
 
 /* Defaults, file, environment, overrides: the whole configuration. */
 int mwd__load_config(const struct mwd *m, struct config *ret, char *err, size_t errsz);
+int mwd__load_lists(const struct config *c, struct name_list **ret_names,
+		    struct suppress_list **ret_sup, char *err, size_t errsz);
 /* Runs until SIGTERM/SIGINT; returns an exit code. */
 int mwd__run(struct mwd *m);
 

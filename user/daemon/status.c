@@ -15,7 +15,7 @@
 
 static const char *const ev_names[MW_EV_TYPE_MAX] = {
 	[MW_EV_EXEC] = "exec", [MW_EV_EXIT] = "exit", [MW_EV_CONNECT] = "connect",
-	[MW_EV_CLOSE] = "close", [MW_EV_PAYLOAD] = "payload",
+	[MW_EV_CLOSE] = "close", [MW_EV_PAYLOAD] = "payload", [MW_EV_DNS] = "dns",
 };
 
 static uint64_t lost_total(const struct mw_stats *k)
@@ -82,26 +82,44 @@ static void add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, json_object_new_string(buf));
 }
 
+struct lists {
+	json_object *findings, *suppressed, *suspects;
+};
+
 static void add_finding(const struct open_finding *f, void *arg)
 {
+	struct lists *l = arg;
 	json_object *o = json_object_new_object();
 
-	add_str(o, "uid", f->uid);
+	if (f->uid)
+		add_str(o, "uid", f->uid);
 	add_u64(o, "pid", f->pid);
 	add_str(o, "name", f->name);
 	add_u64(o, "severity_id", (uint64_t)f->severity_id);
 	add_u64(o, "confidence_score", (uint64_t)f->confidence);
+	add_u64(o, "score", (uint64_t)f->score);
 	add_str(o, "why", f->why);
-	add_u64(o, "first_seen_time", f->first_seen_ms);
-	json_object_array_add(arg, o);
+	if (f->first_seen_ms)
+		add_u64(o, "first_seen_time", f->first_seen_ms);
+	if (f->suppressed_by)
+		add_str(o, "suppressed_by", f->suppressed_by);
+	json_object_array_add(f->kind == SUSPECT_FINDING ? l->findings :
+			      f->kind == SUSPECT_SUPPRESSED ? l->suppressed : l->suspects, o);
 }
 
-static json_object *findings_array(struct mwd *m)
+/* Open findings; suppressed and below-threshold suspects when wanted. */
+static void suspect_lists(struct mwd *m, json_object *o)
 {
-	json_object *arr = json_object_new_array();
+	struct lists l = {
+		.findings = json_object_new_array(),
+		.suppressed = json_object_new_array(),
+		.suspects = json_object_new_array(),
+	};
 
-	detector__each_open(m->det, add_finding, arr);
-	return arr;
+	detector__each_open(m->det, add_finding, &l);
+	json_object_object_add(o, "findings", l.findings);
+	json_object_object_add(o, "suppressed", l.suppressed);
+	json_object_object_add(o, "suspects", l.suspects);
 }
 
 static json_object *status_obj(struct mwd *m)
@@ -178,14 +196,15 @@ static json_object *status_obj(struct mwd *m)
 	json_object_object_add(o, "tracked", tracked);
 
 	detector__stats(m->det, &ds);
-	json_object_object_add(o, "findings", findings_array(m));
+	suspect_lists(m, o);
 	{
 		json_object *fc = json_object_new_object();
 
 		add_u64(fc, "created", ds.created);
 		add_u64(fc, "updated", ds.updated);
 		add_u64(fc, "closed", ds.closed);
-		add_u64(fc, "open", ds.open);
+		add_u64(fc, "open", ds.open - ds.suppressed);
+		add_u64(fc, "suppressed", ds.suppressed);
 		json_object_object_add(o, "finding_counts", fc);
 	}
 
@@ -225,7 +244,7 @@ char *mwd__control(const char *cmd, void *arg)
 	if (!strcmp(cmd, "findings")) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "findings", findings_array(m));
+		suspect_lists(m, o);
 		return to_line(o);
 	}
 	if (!strcmp(cmd, "version")) {

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +11,12 @@
 #include <bpf/bpf.h>
 
 #include "cpu.h"
+#include "htab.h"
 #include "detector.h"
 #include "finding.h"
+#include "names.h"
 #include "procfs.h"
+#include "suppress.h"
 
 /* One open finding, hung on its process. */
 struct fstate {
@@ -28,6 +34,16 @@ struct fstate {
 	struct signals sig;       /* as last judged */
 	uint32_t peers_reported;
 	bool dirty;               /* evidence changed since the last report */
+	const char *suppressed_by; /* rule that silenced it: no records written */
+};
+
+#define TOP_SUSPECTS 5
+
+struct suspect {
+	uint32_t pid;
+	char name[PROC_COMM_LEN];
+	int score;
+	struct verdict v;
 };
 
 struct detector {
@@ -39,6 +55,13 @@ struct detector {
 	uint64_t tick;
 	uint64_t now_boot_ns;
 	struct detector_stats st;
+	const struct name_list *pool_names;
+	const struct suppress_list *suppress;
+	struct htab *cgroup_cores;        /* cgroup id -> cores x 1000, per tick */
+	struct suspect top[TOP_SUSPECTS]; /* below threshold, last tick */
+	int ntop;
+	struct suspect next_top[TOP_SUSPECTS];
+	int nnext_top;
 };
 
 uint64_t detector__boot_to_unix_ms(uint64_t boot_ns)
@@ -71,12 +94,32 @@ struct detector *detector__new(const struct detector_opts *o, struct proc_table 
 	d->procs = procs;
 	d->conns = conns;
 	d->sink = sink;
+	d->cgroup_cores = htab__new();
+	if (!d->cgroup_cores) {
+		free(d);
+		return NULL;
+	}
 	return d;
 }
 
 void detector__free(struct detector *d)
 {
+	if (!d)
+		return;
+	htab__free(d->cgroup_cores);
 	free(d);
+}
+
+void detector__set_lists(struct detector *d, const struct name_list *pool_names,
+			 const struct suppress_list *suppress)
+{
+	d->pool_names = pool_names;
+	d->suppress = suppress;
+}
+
+const struct name_list *detector__pool_names(const struct detector *d)
+{
+	return d->pool_names;
 }
 
 static void format_peer(uint16_t family, const uint8_t addr[16], uint16_t port, char *out,
@@ -99,6 +142,8 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 	char user[64], *line;
 	bool have_user;
 
+	if (f->suppressed_by)
+		return;
 	if (!f->have_sha && act == FINDING_CREATE)
 		f->have_sha = procfs__exe_sha256(d->o.host_root, p->pid, f->sha256) == 0;
 	have_user = procfs__user_name(d->o.host_root, p->uid, user, sizeof(user)) == 0;
@@ -182,6 +227,8 @@ void detector__release(struct proc *p, void *arg)
 		return;
 	f->last_seen_ms = unix_ms_now();
 	emit(d, f, FINDING_CLOSE);
+	if (f->suppressed_by)
+		d->st.suppressed--;
 	unlink_f(d, f);
 	free(f);
 	p->finding = NULL;
@@ -197,11 +244,20 @@ static void summarise_conn(struct conn *c, void *arg)
 	if (p->agg_tick != d->tick) {
 		p->agg_tick = d->tick;
 		p->agg_conns = 0;
-		p->oldest_conn = NULL;
+		memset(p->tick_conns, 0, sizeof(p->tick_conns));
+	}
+	/* Keep the oldest few, sorted by age: pools are long-lived. */
+	for (int i = 0; i < PROC_TICK_CONNS; i++) {
+		struct conn *o = p->tick_conns[i];
+
+		if (!o || c->connect_ns < o->connect_ns) {
+			memmove(&p->tick_conns[i + 1], &p->tick_conns[i],
+				(size_t)(PROC_TICK_CONNS - 1 - i) * sizeof(p->tick_conns[0]));
+			p->tick_conns[i] = c;
+			break;
+		}
 	}
 	p->agg_conns++;
-	if (!p->oldest_conn || c->connect_ns < ((struct conn *)p->oldest_conn)->connect_ns)
-		p->oldest_conn = c;
 }
 
 static void refresh_flows(struct detector *d, struct conn *c)
@@ -216,16 +272,76 @@ static void refresh_flows(struct detector *d, struct conn *c)
 	}
 }
 
+static bool is_pool_port(const struct detector *d, uint16_t port)
+{
+	size_t lo = 0, hi = d->o.npool_ports;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (d->o.pool_ports[mid] == port)
+			return true;
+		if (d->o.pool_ports[mid] < port)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static void conn_signals(struct detector *d, const struct conn *c, struct signals *s)
+{
+	const struct mw_flow *out = &c->flow[MW_DIR_OUT], *in = &c->flow[MW_DIR_IN];
+
+	s->has_conn = true;
+	format_peer(c->family, c->daddr, c->dport, s->conn_peer, sizeof(s->conn_peer));
+	s->conn_port = c->dport;
+	s->pool_port = is_pool_port(d, c->dport);
+	s->stream = c->stream;
+	s->conn_age_s = d->now_boot_ns > c->connect_ns ?
+				(uint32_t)((d->now_boot_ns - c->connect_ns) / 1000000000ULL) : 0;
+	s->conn_bytes_out = out->bytes;
+	s->conn_bytes_in = in->bytes;
+	s->conn_msgs_out = out->messages;
+	s->conn_msgs_in = in->messages;
+	s->conn_pushes = in->unprompted;
+	s->conn_client_unprompted = out->unprompted;
+	s->push_interval_s = in->unprompted >= 2 ?
+		(double)(in->last_unprompted_ns - in->first_unprompted_ns) / 1e9 /
+			(double)(in->unprompted - 1) : 0;
+}
+
+/* How much a connection looks like a pool: pool-like, then pushes, then age. */
+static int conn_rank(const struct detect_cfg *cfg, const struct signals *s)
+{
+	return (correlator__pool_like(cfg, s) ? 4 : 0) + (s->conn_pushes ? 2 : 0) +
+	       (s->pool_port ? 1 : 0);
+}
+
+/* The cgroup v2 path of a process (for suppression rules), or "". */
+static void cgroup_of(struct detector *d, struct proc *p, char *path, size_t pathsz)
+{
+	if (procfs__cgroup_path(d->o.host_root, p->pid, path, pathsz))
+		path[0] = '\0';
+}
+
 static void gather(struct detector *d, struct proc *p, struct signals *s)
 {
 	const struct detect_cfg *cfg = d->o.cfg;
-	struct conn *c = p->agg_tick == d->tick ? p->oldest_conn : NULL;
+	char exe[PROC_PATH_LEN + 16], link[PATH_MAX];
+	int best = -1;
+	ssize_t n;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", p->comm);
 	s->pid = p->pid;
 	s->cpu_cores = proc__cpu_avg(p, cfg->cpu_window_s, &s->cpu_seconds);
 	s->busy_threads = p->busy_threads;
+	proc__cpu_steadiness(p, cfg->cpu_steady_s, &s->steady_cores, &s->steady_cv,
+			     &s->steady_seconds);
+	if (p->cgroup_id > 1)
+		s->container_cores =
+			(double)(uintptr_t)htab__get(d->cgroup_cores, p->cgroup_id) / 1000.0;
 	for (uint32_t i = 0; i < p->npeers; i++) {
 		struct peer *pe = &p->peers[i];
 
@@ -236,20 +352,35 @@ static void gather(struct detector *d, struct proc *p, struct signals *s)
 		format_peer(pe->family, pe->addr, pe->port, s->proto_peer, sizeof(s->proto_peer));
 		break;
 	}
-	if (c) {
+	for (int i = 0; p->agg_tick == d->tick && i < PROC_TICK_CONNS; i++) {
+		struct conn *c = p->tick_conns[i];
+		struct signals cs;
+		int rank;
+
+		if (!c)
+			break;
 		refresh_flows(d, c);
-		s->has_conn = true;
-		s->nconns = p->agg_conns;
-		format_peer(c->family, c->daddr, c->dport, s->conn_peer, sizeof(s->conn_peer));
-		s->conn_port = c->dport;
-		s->conn_age_s = d->now_boot_ns > c->connect_ns ?
-					(uint32_t)((d->now_boot_ns - c->connect_ns) / 1000000000ULL) :
-					0;
-		s->conn_bytes_out = c->flow[MW_DIR_OUT].bytes;
-		s->conn_bytes_in = c->flow[MW_DIR_IN].bytes;
-		s->conn_msgs_out = c->flow[MW_DIR_OUT].data_packets;
-		s->conn_msgs_in = c->flow[MW_DIR_IN].data_packets;
+		memset(&cs, 0, sizeof(cs));
+		conn_signals(d, c, &cs);
+		rank = conn_rank(cfg, &cs);
+		if (rank > best) {
+			best = rank;
+			conn_signals(d, c, s);
+		}
 	}
+	s->nconns = p->agg_tick == d->tick ? p->agg_conns : 0;
+	if (p->pool_name[0]) {
+		snprintf(s->pool_name, sizeof(s->pool_name), "%s", p->pool_name);
+		snprintf(s->pool_name_via, sizeof(s->pool_name_via), "%s", p->pool_name_via);
+	}
+	/* The link tells what exec could not: a deleted file, a memfd. */
+	snprintf(link, sizeof(link), "%s/proc/%u/exe", d->o.host_root, p->pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0)
+		exe[n] = '\0';
+	else
+		snprintf(exe, sizeof(exe), "%s", p->exe);
+	execsig__analyse(exe, p->comm, p->cmdline, p->cmdline_len, d->o.miner_names, &s->exec);
 }
 
 static bool worth_judging(const struct detector *d, const struct proc *p)
@@ -261,9 +392,49 @@ static bool worth_judging(const struct detector *d, const struct proc *p)
 	for (uint32_t i = 0; i < p->npeers; i++)
 		if (p->peers[i].proto.kind != PROTO_NONE)
 			return true;
-	/* Behaviour alone needs a connection and real CPU use. */
-	return p->agg_tick == d->tick &&
-	       proc__cpu_avg(p, d->o.cfg->cpu_window_s, &secs) >= d->o.cfg->cpu_busy_cores / 2;
+	/* Behaviour needs CPU (its own or its container's) and a connection or a name. */
+	if (p->agg_tick != d->tick && !p->pool_name[0])
+		return false;
+	if (proc__cpu_avg(p, d->o.cfg->cpu_window_s, &secs) >= d->o.cfg->cpu_steady_cores)
+		return true;
+	return p->cgroup_id > 1 && (double)(uintptr_t)htab__get(d->cgroup_cores, p->cgroup_id) /
+					   1000.0 >= d->o.cfg->cpu_busy_cores;
+}
+
+static void note_suspect(struct detector *d, struct proc *p, const struct verdict *v)
+{
+	struct suspect *sl = d->next_top;
+	int i;
+
+	if (v->score <= 0)
+		return;
+	for (i = d->nnext_top; i > 0 && sl[i - 1].score < v->score; i--)
+		if (i < TOP_SUSPECTS)
+			sl[i] = sl[i - 1];
+	if (i >= TOP_SUSPECTS)
+		return;
+	sl[i].pid = p->pid;
+	memcpy(sl[i].name, p->comm, sizeof(sl[i].name));
+	sl[i].score = v->score;
+	sl[i].v = *v;
+	if (d->nnext_top < TOP_SUSPECTS)
+		d->nnext_top++;
+}
+
+/* Whether the suppression list silences this process; fills f's hash. */
+static const char *suppressed(struct detector *d, struct proc *p, struct fstate *f)
+{
+	struct suppress_subject subj = { 0 };
+	char cgroup[512];
+
+	if (!suppress__count(d->suppress))
+		return NULL;
+	f->have_sha = procfs__exe_sha256(d->o.host_root, p->pid, f->sha256) == 0;
+	cgroup_of(d, p, cgroup, sizeof(cgroup));
+	subj.sha256 = f->have_sha ? f->sha256 : NULL;
+	subj.exe = p->exe;
+	subj.cgroup = cgroup[0] ? cgroup : NULL;
+	return suppress__match(d->suppress, &subj);
 }
 
 static void judge(struct proc *p, void *arg)
@@ -280,8 +451,10 @@ static void judge(struct proc *p, void *arg)
 	correlator__judge(d->o.cfg, &s, &v);
 	now_ms = unix_ms_now();
 	if (!f) {
-		if (v.severity_id < 3)
+		if (v.severity_id < 3) {
+			note_suspect(d, p, &v);
 			return;
+		}
 		f = calloc(1, sizeof(*f));
 		if (!f)
 			return;
@@ -298,12 +471,16 @@ static void judge(struct proc *p, void *arg)
 			d->open->prev = f;
 		d->open = f;
 		d->st.open++;
+		f->suppressed_by = suppressed(d, p, f);
+		if (f->suppressed_by)
+			d->st.suppressed++;
 		emit(d, f, FINDING_CREATE);
 		return;
 	}
 	/* An open finding keeps its highest verdict: evidence does not expire. */
 	if (v.severity_id >= f->current.severity_id) {
-		if (v.severity_id > f->current.severity_id)
+		if (v.severity_id > f->current.severity_id ||
+		    (v.signal_mask & ~f->last.signal_mask))
 			f->dirty = true;
 		f->current = v;
 		f->sig = s;
@@ -312,16 +489,42 @@ static void judge(struct proc *p, void *arg)
 		f->last_seen_ms = now_ms;
 	if (p->npeers != f->peers_reported)
 		f->dirty = true;
-	if (f->dirty && now_ms - f->last_emit_ms >= (uint64_t)d->o.update_interval_s * 1000)
+	if (f->dirty && now_ms - f->last_emit_ms >= (uint64_t)*d->o.update_interval_s * 1000)
 		emit(d, f, FINDING_UPDATE);
+}
+
+static void sum_cgroup(struct proc *p, void *arg)
+{
+	struct detector *d = arg;
+	uintptr_t cur;
+	uint32_t secs;
+	double c;
+
+	if (p->cgroup_id <= 1 || !p->cpu_len)
+		return;
+	c = proc__cpu_avg(p, d->o.cfg->cpu_window_s, &secs);
+	if (c < 0.01)
+		return;
+	cur = (uintptr_t)htab__get(d->cgroup_cores, p->cgroup_id);
+	htab__put(d->cgroup_cores, p->cgroup_id, (void *)(cur + (uintptr_t)(c * 1000)));
 }
 
 void detector__tick(struct detector *d, uint64_t now_boot_ns)
 {
+	struct htab *fresh = htab__new();
+
 	d->tick++;
 	d->now_boot_ns = now_boot_ns;
+	if (fresh) {
+		htab__free(d->cgroup_cores);
+		d->cgroup_cores = fresh;
+		proc_table__each(d->procs, sum_cgroup, d);
+	}
 	conn_table__each(d->conns, summarise_conn, d);
+	d->nnext_top = 0;
 	proc_table__each(d->procs, judge, d);
+	memcpy(d->top, d->next_top, sizeof(d->top));
+	d->ntop = d->nnext_top;
 }
 
 void detector__judge_now(struct detector *d, struct proc *p, uint64_t now_boot_ns)
@@ -343,13 +546,30 @@ void detector__each_open(const struct detector *d,
 {
 	for (const struct fstate *f = d->open; f; f = f->next) {
 		struct open_finding of = {
+			.kind = f->suppressed_by ? SUSPECT_SUPPRESSED : SUSPECT_FINDING,
 			.uid = f->uid,
 			.pid = f->p->pid,
 			.name = f->p->comm,
 			.severity_id = f->current.severity_id,
 			.confidence = f->current.confidence,
+			.score = f->current.score,
 			.why = f->current.why,
+			.suppressed_by = f->suppressed_by,
 			.first_seen_ms = f->first_seen_ms,
+		};
+
+		fn(&of, arg);
+	}
+	for (int i = 0; i < d->ntop; i++) {
+		const struct suspect *sp = &d->top[i];
+		struct open_finding of = {
+			.kind = SUSPECT_BELOW_THRESHOLD,
+			.pid = sp->pid,
+			.name = sp->name,
+			.severity_id = sp->v.severity_id,
+			.confidence = sp->v.confidence,
+			.score = sp->score,
+			.why = sp->v.why,
 		};
 
 		fn(&of, arg);

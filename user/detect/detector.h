@@ -22,19 +22,29 @@ struct host_info {
 	char os_name[128];
 };
 
+struct name_list;
+struct suppress_list;
+
 struct detector_opts {
 	const struct detect_cfg *cfg;
-	uint32_t update_interval_s;
+	const uint32_t *update_interval_s;
 	const char *host_root;
 	const struct host_info *host;
 	const char *instance_missing;  /* why findings carry no cloud context */
 	int conns_map_fd;              /* to refresh traffic counters */
+	const char *miner_names;       /* comma-separated */
+	const uint16_t *pool_ports;    /* sorted */
+	size_t npool_ports;
 };
 
 struct detector;
 
 struct detector *detector__new(const struct detector_opts *o, struct proc_table *procs,
 			       struct conn_table *conns, struct sink *sink);
+/* Lists may be swapped on reload; the detector does not own them. */
+void detector__set_lists(struct detector *d, const struct name_list *pool_names,
+			 const struct suppress_list *suppress);
+const struct name_list *detector__pool_names(const struct detector *d);
 void detector__free(struct detector *d);
 /* Judges every process; now_boot_ns is the boot-time clock. */
 void detector__tick(struct detector *d, uint64_t now_boot_ns);
@@ -51,18 +61,24 @@ struct detector_stats {
 	uint64_t updated;
 	uint64_t closed;
 	uint64_t open;
+	uint64_t suppressed;
 	uint64_t build_failures;
 };
 void detector__stats(const struct detector *d, struct detector_stats *ret);
 
-/* Open findings for status: calls fn for each. */
+/* Open findings, suppressed suspects and top suspects below Medium, for status. */
+enum suspect_kind { SUSPECT_FINDING, SUSPECT_SUPPRESSED, SUSPECT_BELOW_THRESHOLD };
+
 struct open_finding {
-	const char *uid;
+	enum suspect_kind kind;
+	const char *uid;            /* NULL below threshold */
 	uint32_t pid;
 	const char *name;
 	int severity_id;
 	int confidence;
+	int score;
 	const char *why;
+	const char *suppressed_by;  /* the matching rule, for SUSPECT_SUPPRESSED */
 	uint64_t first_seen_ms;
 };
 void detector__each_open(const struct detector *d,

@@ -187,3 +187,41 @@ int proto__recognise(const void *buf, size_t len, struct proto_match *ret)
 	}
 	return 0;
 }
+
+const char *proto__stream_name(enum stream_kind kind)
+{
+	static const char *const names[] = {
+		[STREAM_UNSEEN] = "unseen", [STREAM_UNKNOWN] = "unknown", [STREAM_TLS] = "tls",
+		[STREAM_HTTP] = "http", [STREAM_SSH] = "ssh", [STREAM_JSON] = "json",
+	};
+
+	return kind <= STREAM_JSON ? names[kind] : "unknown";
+}
+
+enum stream_kind proto__stream_kind(const void *buf, size_t len)
+{
+	static const char *const methods[] = {
+		"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "PATCH ", "OPTIONS ", "CONNECT ", NULL,
+	};
+	const unsigned char *s = buf;
+	size_t i = 0;
+
+	if (len == 0)
+		return STREAM_UNSEEN;
+	/* Handshake record, TLS 1.0-1.3 record versions (3,1..3,4). */
+	if (len >= 3 && s[0] == 0x16 && s[1] == 0x03 && s[2] <= 0x04)
+		return STREAM_TLS;
+	if (len >= 4 && !memcmp(s, "SSH-", 4))
+		return STREAM_SSH;
+	for (const char *const *m = methods; *m; m++) {
+		size_t n = strlen(*m);
+
+		if (len >= n && !memcmp(s, *m, n))
+			return STREAM_HTTP;
+	}
+	while (i < len && isspace(s[i]))
+		i++;
+	if (i < len && (s[i] == '{' || s[i] == '['))
+		return STREAM_JSON;
+	return STREAM_UNKNOWN;
+}

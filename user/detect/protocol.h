@@ -30,4 +30,17 @@ int proto__recognise(const void *buf, size_t len, struct proto_match *ret);
 
 const char *proto__name(enum proto_kind kind);
 
+/* What the first bytes a client sent look like, for the behaviour rules. */
+enum stream_kind {
+	STREAM_UNSEEN = 0,  /* nothing captured yet */
+	STREAM_UNKNOWN,     /* opaque bytes */
+	STREAM_TLS,         /* a TLS handshake record */
+	STREAM_HTTP,        /* an HTTP/1.x request */
+	STREAM_SSH,         /* an SSH version banner */
+	STREAM_JSON,        /* newline-delimited JSON (mining or not) */
+};
+
+enum stream_kind proto__stream_kind(const void *buf, size_t len);
+const char *proto__stream_name(enum stream_kind kind);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include "conn_table.h"
 #include "htab.h"
+#include "tls.h"
 
 struct conn_table {
 	struct htab *h;
@@ -108,7 +109,14 @@ int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *da
 	struct proto_match m;
 	int newly = 0;
 
-	if (dir > 1 || c->decided[dir])
+	if (dir > 1)
+		return 0;
+	if (dir == MW_DIR_OUT && c->stream == STREAM_UNSEEN && len) {
+		c->stream = proto__stream_kind(data, len);
+		if (c->stream == STREAM_TLS)
+			tls__sni(data, len, c->sni, sizeof(c->sni));
+	}
+	if (c->decided[dir])
 		return 0;
 	if (len > MW_PAYLOAD_LEN)
 		len = MW_PAYLOAD_LEN;

@@ -34,6 +34,8 @@ struct conn {
 	struct proto_match proto;
 	uint32_t proto_dir;
 	uint64_t proto_ns;
+	enum stream_kind stream;  /* what the client's first captured bytes look like */
+	char sni[128];            /* server name from the client's TLS ClientHello */
 };
 
 struct conn_table;

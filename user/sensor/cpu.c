@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,4 +179,19 @@ double proc__cpu_avg(const struct proc *p, uint32_t n, uint32_t *ret_seconds)
 	if (ret_seconds)
 		*ret_seconds = k;
 	return k ? sum / k : 0;
+}
+
+void proc__cpu_steadiness(const struct proc *p, uint32_t n, double *ret_mean, double *ret_cv,
+			  uint32_t *ret_seconds)
+{
+	double mean = proc__cpu_avg(p, n, ret_seconds), var = 0;
+	uint32_t k = *ret_seconds;
+
+	for (uint32_t i = 0; i < k; i++) {
+		double d = p->cpu_hist[(p->cpu_pos + PROC_CPU_HIST - 1 - i) % PROC_CPU_HIST] - mean;
+
+		var += d * d;
+	}
+	*ret_mean = mean;
+	*ret_cv = k && mean > 0 ? sqrt(var / k) / mean : 0;
 }

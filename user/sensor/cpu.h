@@ -25,5 +25,8 @@ int cpu_reader__poll(struct cpu_reader *r, struct proc_table *t, uint64_t dt_ns,
 
 /* Average cores over the last n seconds of history (fewer if not available). */
 double proc__cpu_avg(const struct proc *p, uint32_t n, uint32_t *ret_seconds);
+/* Mean and coefficient of variation over the last n seconds. */
+void proc__cpu_steadiness(const struct proc *p, uint32_t n, double *ret_mean, double *ret_cv,
+			  uint32_t *ret_seconds);
 
 #endif

@@ -20,11 +20,15 @@
 #define KERNEL_BTF "/sys/kernel/btf/vmlinux"
 #define MAX_CPUS 1024
 
-enum prog_idx { P_EXEC, P_EXIT, P_CPU, P_CONNECT4, P_CONNECT6, P_EGRESS, P_INGRESS, P_STATE, P_N };
+enum prog_idx {
+	P_EXEC, P_EXIT, P_CPU, P_CONNECT4, P_CONNECT6, P_SENDMSG4, P_SENDMSG6, P_EGRESS,
+	P_INGRESS, P_STATE, P_N
+};
 
 static const char *const prog_names[P_N] = {
 	[P_EXEC] = "exec", [P_EXIT] = "exit", [P_CPU] = "cpu_sample",
-	[P_CONNECT4] = "connect4", [P_CONNECT6] = "connect6", [P_EGRESS] = "skb_egress",
+	[P_CONNECT4] = "connect4", [P_CONNECT6] = "connect6", [P_SENDMSG4] = "sendmsg4",
+	[P_SENDMSG6] = "sendmsg6", [P_EGRESS] = "skb_egress",
 	[P_INGRESS] = "skb_ingress", [P_STATE] = "sock_state",
 };
 
@@ -319,12 +323,17 @@ int loader__start(const struct loader_opts *o, struct loader **ret, char *err, s
 			record(l, P_CONNECT4, "cgroup/connect4", link, e);
 			link = attach_cgroup(l, s->progs.mw_connect6, &e);
 			record(l, P_CONNECT6, "cgroup/connect6", link, e);
+			link = attach_cgroup(l, s->progs.mw_sendmsg4, &e);
+			record(l, P_SENDMSG4, "cgroup/sendmsg4", link, e);
+			link = attach_cgroup(l, s->progs.mw_sendmsg6, &e);
+			record(l, P_SENDMSG6, "cgroup/sendmsg6", link, e);
 			link = attach_cgroup(l, s->progs.mw_egress, &e);
 			record(l, P_EGRESS, "cgroup_skb/egress", link, e);
 			link = attach_cgroup(l, s->progs.mw_ingress, &e);
 			record(l, P_INGRESS, "cgroup_skb/ingress", link, e);
 		} else {
-			const int cg[] = { P_CONNECT4, P_CONNECT6, P_EGRESS, P_INGRESS };
+			const int cg[] = { P_CONNECT4, P_CONNECT6, P_SENDMSG4, P_SENDMSG6,
+					   P_EGRESS, P_INGRESS };
 
 			for (unsigned i = 0; i < sizeof(cg) / sizeof(cg[0]); i++) {
 				struct prog_state *p = &l->progs[cg[i]];
@@ -423,6 +432,7 @@ uint64_t loader__map_bytes(const struct loader *l)
 	const struct bpf_map *maps[] = {
 		l->skel->maps.mw_events, l->skel->maps.mw_stats_map, l->skel->maps.mw_conns,
 		l->skel->maps.mw_cpu_proc, l->skel->maps.mw_cpu_thread, l->skel->maps.mw_scratch,
+		l->skel->maps.mw_dns_socks,
 	};
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t total = 0;

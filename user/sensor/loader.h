@@ -21,8 +21,6 @@ struct loader_opts {
 	uint32_t sample_hz;
 };
 
-#define LOADER_MAX_PROGS 8
-
 struct prog_state {
 	const char *name;     /* stable name shown in status */
 	char hook[64];        /* e.g. "tp_btf/sched_process_exec" */

@@ -17,6 +17,7 @@
 #define PROC_CMDLINE_MAX 4096
 #define PROC_CPU_HIST 64   /* seconds of per-second CPU history */
 #define PROC_MAX_PEERS 4   /* distinct pool endpoints kept as evidence */
+#define PROC_TICK_CONNS 4  /* connections judged per process and tick */
 
 struct peer {
 	uint16_t family;
@@ -55,9 +56,13 @@ struct proc {
 
 	void *finding;            /* open finding state, owned by the detector */
 
+	/* A listed pool domain the process asked for (TLS SNI or DNS). */
+	char pool_name[128];
+	char pool_name_via[8];
+
 	/* Per-tick connection summary, rebuilt by the detector. */
 	uint64_t agg_tick;
-	void *oldest_conn;        /* struct conn * */
+	void *tick_conns[PROC_TICK_CONNS]; /* struct conn *, oldest first */
 	uint32_t agg_conns;
 };
 

@@ -207,6 +207,26 @@ out:
 	return e;
 }
 
+int procfs__cgroup_path(const char *root, uint32_t pid, char *out, size_t outsz)
+{
+	char path[PATH_MAX], buf[4096], *line;
+	size_t len;
+	int e;
+
+	snprintf(path, sizeof(path), "%s/proc/%u/cgroup", root, pid);
+	e = read_file(path, buf, sizeof(buf) - 1, &len);
+	if (e)
+		return e;
+	buf[len] = '\0';
+	for (line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		snprintf(out, outsz, "%.*s", (int)strcspn(line + 3, "\n"), line + 3);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int procfs__boot_id(const char *root, char out[37])
 {
 	char path[PATH_MAX], buf[64];
