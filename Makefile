@@ -60,7 +60,7 @@ DAEMON_OBJS := $(LIB_OBJS) $(OUT)/obj/user/daemon/main.o
 CLI_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard user/cli/*.c) $(COMMON_SRCS))
 
 # Load generators and simulators (plain C); hookcost also carries BPF.
-TOOLS := poolsim minersim cpuburn
+TOOLS := poolsim minersim cpuburn tcprelay apipoll heartbeat bulkserve dnsq
 TOOL_BINS := $(addprefix $(OUT)/tools/,$(TOOLS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -117,7 +117,7 @@ $(OUT)/tools/hookcost: tools/hookcost/hookcost.c $(OUT)/tools/hookcost.skel.h
 $(OUT)/tools/%: tools/%/*.c | $(OUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(filter %.c,$^) \
-		-o $@ -lpthread -ljson-c
+		-o $@ -lpthread -ljson-c -lssl -lcrypto
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUT)/tests
 	$(call msg,CC,$@)
@@ -127,9 +127,11 @@ $(OUT)/bpf $(OUT)/tools $(OUT)/tests:
 	$(Q)mkdir -p $@
 
 # --- running and testing -----------------------------------------------------
+# Runs from the work tree: the shipped pool-name list, findings on stdout.
 run: deps all
-	$(OUT)/minerwatchd --output - --socket $(OUT)/run/minerwatch.sock \
-		--state-dir $(OUT)/state
+	$(Q)printf 'pool_names_file = %s\n' "$(CURDIR)/deploy/pool-names.txt" > $(OUT)/run.conf
+	$(OUT)/minerwatchd --config $(OUT)/run.conf --output - \
+		--socket $(OUT)/run/minerwatch.sock --state-dir $(OUT)/state
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -151,6 +153,8 @@ install: all
 	install -D -m 0644 deploy/man/minerwatchd.8 $(DESTDIR)$(PREFIX)/share/man/man8/minerwatchd.8
 	install -D -m 0644 deploy/man/minerwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/minerwatch.8
 	install -D -m 0644 deploy/minerwatch.conf $(DESTDIR)$(SYSCONFDIR)/minerwatch/minerwatch.conf
+	install -D -m 0644 deploy/pool-names.txt $(DESTDIR)$(SYSCONFDIR)/minerwatch/pool-names.txt
+	install -D -m 0644 deploy/suppress.conf $(DESTDIR)$(SYSCONFDIR)/minerwatch/suppress.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' deploy/systemd/minerwatchd.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/minerwatchd.service

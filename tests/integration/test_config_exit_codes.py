@@ -69,3 +69,29 @@ def test_asff_is_refused_until_instance_metadata_exists(tmp):
     r = run("-c", write(tmp, "a.conf", ""), "-o", "-", "--format", "asff")
     assert r.returncode == 1
     assert "asff" in r.stderr
+
+
+def test_every_documented_key_in_the_shipped_config_is_valid(tmp):
+    """deploy/minerwatch.conf documents each key commented out: all must parse."""
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    with open(os.path.join(root, "deploy", "minerwatch.conf")) as f:
+        lines = f.read().splitlines()
+    keys = [ln[1:] for ln in lines if ln.startswith("#") and " = " in ln and ln[1] != " "]
+    assert len(keys) > 30
+    conf = write(tmp, "all.conf", "\n".join(
+        k for k in keys if not k.startswith(("btf =", "cgroup_root =", "pool_names_file",
+                                             "suppress_file"))) + "\n")
+    r = run("-n", "-c", conf)
+    assert r.returncode == 0, r.stderr
+
+
+def test_named_list_files_must_exist_and_parse(tmp):
+    missing = write(tmp, "m.conf", f"pool_names_file = {tmp}/none.txt\n")
+    r = run("-n", "-c", missing)
+    assert r.returncode == 1 and "none.txt" in r.stderr
+    bad = write(tmp, "bad.txt", "pool.test\nnot a name\n")
+    r = run("-n", "-c", write(tmp, "b.conf", f"pool_names_file = {bad}\n"))
+    assert r.returncode == 1 and "bad.txt:2" in r.stderr
+    sup = write(tmp, "s.conf", "path relative/x\n")
+    r = run("-n", "-c", write(tmp, "c.conf", f"suppress_file = {sup}\n"))
+    assert r.returncode == 1 and "s.conf:1" in r.stderr

@@ -67,11 +67,14 @@ int names__load(const char *path, struct name_list **ret, char *err, size_t errs
 		n = strcspn(s, " \t\r\n#");
 		if (!n)
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' &&
-			    s[i] != '_') {
-				snprintf(err, errsz, "%s:%zu: \"%.*s\" is not a domain name", path,
-					 lineno, (int)n, s);
+		for (size_t i = 0; i < n || (s[i] && !strchr("#\r\n", s[i])); i++) {
+			/* One name per line: after it only blanks or a comment. */
+			if (i >= n && (s[i] == ' ' || s[i] == '\t'))
+				continue;
+			if (i >= n || (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' &&
+				       s[i] != '_')) {
+				snprintf(err, errsz, "%s:%zu: \"%.*s\" is not one domain name", path,
+					 lineno, (int)strcspn(s, "#\r\n"), s);
 				e = -EINVAL;
 				goto out;
 			}

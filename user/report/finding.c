@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,28 +104,89 @@ static json_object *process_obj(const struct finding_in *in)
 	return p;
 }
 
+static void add_bool(json_object *o, const char *k, bool v)
+{
+	json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+static void add_int(json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+/* Two decimals are all a core count or a ratio needs. */
+static void add_ratio(json_object *o, const char *k, double v)
+{
+	json_object_object_add(o, k, json_object_new_double((double)(int64_t)(v * 100 + 0.5) / 100));
+}
+
+static json_object *exec_obj(const struct execsig *x)
+{
+	json_object *e = json_object_new_object();
+
+	add_bool(e, "temp_path", x->flags & EXECSIG_TEMP_PATH);
+	add_bool(e, "memfd", x->flags & EXECSIG_MEMFD);
+	add_bool(e, "deleted", x->flags & EXECSIG_DELETED);
+	add_bool(e, "miner_name", x->flags & EXECSIG_MINER_NAME);
+	add_bool(e, "pool_url", x->flags & EXECSIG_POOL_URL);
+	add_bool(e, "miner_arguments", x->flags & EXECSIG_MINER_ARGS);
+	add_bool(e, "wallet", x->flags & EXECSIG_WALLET);
+	if (x->name[0])
+		add(e, "matched_name", cstr(x->name, NAME_MAX_OUT));
+	if (x->detail[0])
+		add(e, "matched_argument", cstr(x->detail, NAME_MAX_OUT));
+	return e;
+}
+
 static json_object *unmapped(const struct finding_in *in)
 {
 	const struct signals *s = in->signals;
 	const struct verdict *v = in->verdict;
-	json_object *u = json_object_new_object(), *cpu, *conn;
+	json_object *u = json_object_new_object(), *cpu, *conn, *sigs;
+
+	add_int(u, "score", v->score);
+	sigs = json_object_new_array();
+	for (int i = 0; i < v->nparts; i++) {
+		json_object *p = json_object_new_object();
+
+		add(p, "name", json_object_new_string(v->parts[i].signal));
+		add_int(p, "weight", v->parts[i].weight);
+		json_object_array_add(sigs, p);
+	}
+	add(u, "signals", sigs);
 
 	cpu = json_object_new_object();
-	add(cpu, "cores", json_object_new_double(s->cpu_cores));
-	add(cpu, "window_seconds", json_object_new_int64(s->cpu_seconds));
-	add(cpu, "busy_threads", json_object_new_int64(s->busy_threads));
-	add(cpu, "saturated", json_object_new_boolean(v->cpu_saturated));
+	add_ratio(cpu, "cores", s->cpu_cores);
+	add_int(cpu, "window_seconds", s->cpu_seconds);
+	add_int(cpu, "busy_threads", s->busy_threads);
+	add_bool(cpu, "saturated", v->cpu_saturated);
+	add_bool(cpu, "steady", v->cpu_steady);
+	add_ratio(cpu, "steady_cores", s->steady_cores);
+	add_ratio(cpu, "steady_variation", s->steady_cv);
+	add_int(cpu, "steady_seconds", s->steady_seconds);
+	if (s->container_cores > 0)
+		add_ratio(cpu, "container_cores", s->container_cores);
 	add(u, "cpu", cpu);
 	if (s->has_conn) {
 		conn = json_object_new_object();
 		add(conn, "peer", json_object_new_string(s->conn_peer));
-		add(conn, "age_seconds", json_object_new_int64(s->conn_age_s));
-		add(conn, "bytes_out", json_object_new_int64((int64_t)s->conn_bytes_out));
-		add(conn, "bytes_in", json_object_new_int64((int64_t)s->conn_bytes_in));
-		add(conn, "messages_out", json_object_new_int64((int64_t)s->conn_msgs_out));
-		add(conn, "messages_in", json_object_new_int64((int64_t)s->conn_msgs_in));
-		add(conn, "pool_like", json_object_new_boolean(v->pool_like_conn));
-		add(conn, "open_connections", json_object_new_int64(s->nconns));
+		add(conn, "stream", json_object_new_string(proto__stream_name(s->stream)));
+		add_int(conn, "age_seconds", s->conn_age_s);
+		add_int(conn, "bytes_out", (int64_t)s->conn_bytes_out);
+		add_int(conn, "bytes_in", (int64_t)s->conn_bytes_in);
+		add_int(conn, "bytes_per_minute_out",
+			(int64_t)correlator__per_minute(s->conn_bytes_out, s->conn_age_s));
+		add_int(conn, "bytes_per_minute_in",
+			(int64_t)correlator__per_minute(s->conn_bytes_in, s->conn_age_s));
+		add_int(conn, "messages_out", (int64_t)s->conn_msgs_out);
+		add_int(conn, "messages_in", (int64_t)s->conn_msgs_in);
+		add_int(conn, "server_pushes", (int64_t)s->conn_pushes);
+		add_int(conn, "client_unprompted", (int64_t)s->conn_client_unprompted);
+		if (s->push_interval_s > 0)
+			add_ratio(conn, "push_interval_seconds", s->push_interval_s);
+		add_bool(conn, "pool_like", v->pool_like_conn);
+		add_bool(conn, "pool_port", s->pool_port);
+		add_int(conn, "open_connections", s->nconns);
 		add(u, "connection", conn);
 	}
 	if (s->proto.kind != PROTO_NONE) {
@@ -136,6 +198,14 @@ static json_object *unmapped(const struct finding_in *in)
 		add(p, "peer", json_object_new_string(s->proto_peer));
 		add(u, "protocol", p);
 	}
+	if (s->pool_name[0]) {
+		json_object *n = json_object_new_object();
+
+		add(n, "pool_name", cstr(s->pool_name, NAME_MAX_OUT));
+		add(n, "seen_in", json_object_new_string(s->pool_name_via));
+		add(u, "names", n);
+	}
+	add(u, "exec", exec_obj(&s->exec));
 	if (in->boot_id)
 		add(u, "boot_id", json_object_new_string(in->boot_id));
 	if (in->cgroup_id)
