@@ -8,7 +8,7 @@ have_all() {
 	for c in clang bpftool pkg-config cc make; do
 		command -v "$c" >/dev/null 2>&1 || return 1
 	done
-	for p in libbpf libelf zlib json-c inih libcrypto cmocka; do
+	for p in libbpf libelf zlib json-c inih libssl libcrypto cmocka; do
 		pkg-config --exists "$p" || return 1
 	done
 	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pytest' 2>/dev/null || return 1

@@ -7,15 +7,22 @@
  * XMRig login protocol to a pool on 127.0.0.1/::1. It behaves like a miner
  * from the kernel's point of view - thread names, CPU profile, connection
  * pattern and payloads - without mining anything.
+ *
+ * Disguises seen in the wild are available too: TLS to the pool (--tls, with
+ * SNI), a renamed comm (--comm), a fake argv[0] via re-exec (--argv0), wiped
+ * arguments (--args-disguise) and a DNS lookup before connecting (--resolve).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -43,6 +50,10 @@
 #define BACKOFF_MIN	0.5
 #define BACKOFF_MAX	5.0
 #define SCRATCH_WORDS	512
+#define DNS_TIMEOUT_MS	1000
+#define DEFAULT_SNI	"pool.test"
+/* Set to "<pid>:<original comm>" across the --argv0 re-exec. */
+#define REEXEC_ENV	"MINERSIM_REEXEC"
 
 /* Monero-shaped (prefix 4, base58, 95 chars) but not a real address. */
 #define DEFAULT_WALLET \
@@ -69,6 +80,13 @@ static struct {
 	bool no_network;
 	double connect_delay;
 	const char *user;
+	bool tls;
+	const char *sni;
+	const char *argv0;
+	bool args_disguise;
+	const char *resolve;
+	struct sockaddr_storage dns;
+	socklen_t dns_len;
 } opt = {
 	.proto = PROTO_STRATUM,
 	.threads = 2,
@@ -102,6 +120,7 @@ static int stop_flag;
 /* Common origin of the workers' duty-cycle periods. */
 static int64_t duty_epoch;
 static struct net_stats nstats;
+static SSL_CTX *tls_ctx;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -278,6 +297,9 @@ static void share_result(uint32_t nonce, char out[65])
 
 struct session {
 	int fd;
+	SSL *ssl;		/* NULL without --tls */
+	bool rd_wants_write;	/* SSL_read needs the socket writable */
+	bool tls_failed;	/* fatal TLS error: no close_notify */
 	char *in;
 	size_t in_len;
 	unsigned int next_id;
@@ -293,21 +315,57 @@ struct session {
 	double next_keepalive;
 };
 
-static int send_all(int fd, const char *buf, size_t len)
+static void log_tls_error(const char *what, int err)
+{
+	unsigned long e = ERR_peek_last_error();
+	char buf[160];
+
+	if (err == SSL_ERROR_SYSCALL && !e) {
+		logmsg("%s: %s", what, errno ? strerror(errno) : "unexpected EOF");
+		return;
+	}
+	ERR_error_string_n(e, buf, sizeof(buf));
+	logmsg("%s: %s", what, buf);
+}
+
+/* Over TLS each call becomes one record, so messages still go out one per segment. */
+static int send_all(struct session *s, const char *buf, size_t len)
 {
 	int64_t deadline = mono_ns() + SEND_TIMEOUT_MS * NSEC_PER_MSEC;
 	size_t off = 0;
 
 	while (off < len) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+		struct pollfd p = { .fd = s->fd, .events = POLLOUT };
+		ssize_t n;
 
-		if (n > 0) {
-			off += n;
-			continue;
+		if (s->ssl) {
+			int r, err;
+
+			/* No partial writes: a retry repeats the same arguments, as required. */
+			ERR_clear_error();
+			r = SSL_write(s->ssl, buf + off, len - off > INT_MAX ? INT_MAX :
+				      (int)(len - off));
+			if (r > 0) {
+				off += r;
+				continue;
+			}
+			err = SSL_get_error(s->ssl, r);
+			if (err == SSL_ERROR_WANT_READ) {
+				p.events = POLLIN;
+			} else if (err != SSL_ERROR_WANT_WRITE) {
+				s->tls_failed = true;
+				log_tls_error("SSL_write", err);
+				return -1;
+			}
+		} else {
+			n = send(s->fd, buf + off, len - off, MSG_NOSIGNAL);
+			if (n > 0) {
+				off += n;
+				continue;
+			}
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				return -1;
 		}
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			return -1;
 		if (stopping() || mono_ns() > deadline)
 			return -1;
 		poll(&p, 1, SLICE_MS);
@@ -334,7 +392,7 @@ static int send_json(struct session *s, struct json_object *msg)
 	}
 	memcpy(line, str, len);
 	line[len] = '\n';
-	ret = send_all(s->fd, line, len + 1);
+	ret = send_all(s, line, len + 1);
 	free(line);
 	json_object_put(msg);
 	return ret;
@@ -599,13 +657,43 @@ static void handle_line(struct session *s, char *line, size_t len)
 	json_tokener_free(tok);
 }
 
+/* Like recv(): bytes read, 0 on close, -1 with errno (EAGAIN: try later). */
+static ssize_t session_recv(struct session *s, char *buf, size_t len)
+{
+	int r, err;
+
+	if (!s->ssl)
+		return recv(s->fd, buf, len, 0);
+	ERR_clear_error();
+	s->rd_wants_write = false;
+	r = SSL_read(s->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (r > 0)
+		return r;
+	err = SSL_get_error(s->ssl, r);
+	switch (err) {
+	case SSL_ERROR_WANT_WRITE:
+		s->rd_wants_write = true;
+		/* fall through */
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		s->tls_failed = true;
+		log_tls_error("SSL_read", err);
+		errno = EPROTO;
+		return -1;
+	}
+}
+
 /* Returns -1 when the connection is gone or unusable. */
 static int session_read(struct session *s)
 {
 	size_t start = 0, i, scan = s->in_len;
 	ssize_t n;
 
-	n = recv(s->fd, s->in + s->in_len, MAX_LINE + 1 - s->in_len, 0);
+	n = session_recv(s, s->in + s->in_len, MAX_LINE + 1 - s->in_len);
 	if (n == 0) {
 		logmsg("pool closed the connection");
 		return -1;
@@ -613,7 +701,8 @@ static int session_read(struct session *s)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
-		logmsg("recv: %s", strerror(errno));
+		if (!s->ssl)
+			logmsg("recv: %s", strerror(errno));
 		return -1;
 	}
 	s->in_len += n;
@@ -659,14 +748,14 @@ static int session_tick(struct session *s)
 	return 0;
 }
 
-static void session_run(int fd)
+static void session_run(int fd, SSL *ssl)
 {
-	struct session s = { .fd = fd, .next_id = 1 };
+	struct session s = { .fd = fd, .ssl = ssl, .next_id = 1 };
 	double now = mono_s();
 
 	s.in = malloc(MAX_LINE + 1);
 	if (!s.in)
-		return;
+		goto out;
 	s.nonce = (uint32_t)mono_ns();
 	s.next_submit = now + opt.submit_interval;
 	s.next_keepalive = now + KEEPALIVE_SEC;
@@ -676,14 +765,17 @@ static void session_run(int fd)
 		goto out;
 	}
 	while (!stopping()) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int n = poll(&p, 1, SLICE_MS);
+		struct pollfd p = { .fd = fd, .events = s.rd_wants_write ? POLLOUT : POLLIN };
+		/* Records OpenSSL already decrypted do not make the socket readable. */
+		bool pending = s.ssl && SSL_has_pending(s.ssl);
+		int n = poll(&p, 1, pending ? 0 : SLICE_MS);
 
 		if (n < 0 && errno != EINTR) {
 			logmsg("poll: %s", strerror(errno));
 			break;
 		}
-		if (n > 0 && p.revents & (POLLIN | POLLHUP | POLLERR) && session_read(&s) < 0)
+		if ((pending || (n > 0 && p.revents & (POLLIN | POLLOUT | POLLHUP | POLLERR))) &&
+		    session_read(&s) < 0)
 			break;
 		if (session_tick(&s) < 0) {
 			logmsg("send to pool failed");
@@ -691,7 +783,221 @@ static void session_run(int fd)
 		}
 	}
 out:
+	if (ssl) {
+		/* One attempt at close_notify, as a miner closing cleanly would. */
+		if (!s.tls_failed) {
+			ERR_clear_error();
+			SSL_shutdown(ssl);
+		}
+		SSL_free(ssl);
+	}
 	free(s.in);
+}
+
+/*
+ * TLS client handshake on the connected non-blocking socket, bounded like the
+ * TCP connect. The pool's certificate is NOT verified: this is a test tool
+ * talking to poolsim's throwaway self-signed certificate on loopback.
+ */
+static SSL *tls_connect(int fd)
+{
+	int64_t deadline = mono_ns() + CONNECT_TIMEOUT_MS * NSEC_PER_MSEC;
+	SSL *ssl;
+
+	ssl = SSL_new(tls_ctx);
+	if (!ssl) {
+		log_tls_error("SSL_new", SSL_ERROR_SSL);
+		return NULL;
+	}
+	if (!SSL_set_fd(ssl, fd) || !SSL_set_tlsext_host_name(ssl, opt.sni)) {
+		log_tls_error("TLS setup", SSL_ERROR_SSL);
+		goto fail;
+	}
+	SSL_set_connect_state(ssl);
+	while (!stopping()) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r, err;
+
+		ERR_clear_error();
+		r = SSL_do_handshake(ssl);
+		if (r == 1) {
+			logmsg("TLS %s %s sni=%s", SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+			       opt.sni);
+			return ssl;
+		}
+		err = SSL_get_error(ssl, r);
+		if (err == SSL_ERROR_WANT_WRITE) {
+			p.events = POLLOUT;
+		} else if (err != SSL_ERROR_WANT_READ) {
+			log_tls_error("TLS handshake", err);
+			goto fail;
+		}
+		if (mono_ns() > deadline) {
+			logmsg("TLS handshake timed out");
+			goto fail;
+		}
+		poll(&p, 1, SLICE_MS);
+	}
+fail:
+	SSL_free(ssl);
+	return NULL;
+}
+
+static void tls_setup(void)
+{
+	tls_ctx = SSL_CTX_new(TLS_client_method());
+	if (!tls_ctx)
+		die("SSL_CTX_new failed");
+	/* No verification on purpose: see tls_connect(). */
+	SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+	if (!SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION))
+		die("SSL_CTX_set_min_proto_version failed");
+	SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+}
+
+/* ---- DNS (--resolve) ---------------------------------------------------- */
+
+/* Encodes NAME as DNS labels; 0 if it is not a valid host name. */
+static size_t dns_encode_name(unsigned char *dst, size_t cap, const char *name)
+{
+	size_t len = strlen(name), pos = 0;
+	const char *p = name;
+
+	if (len && name[len - 1] == '.')
+		len--;
+	if (!len || len > 253)
+		return 0;
+	while (p < name + len) {
+		const char *dot = memchr(p, '.', name + len - p);
+		size_t l = (dot ? dot : name + len) - p;
+
+		if (!l || l > 63 || pos + l + 2 > cap)
+			return 0;
+		dst[pos++] = (unsigned char)l;
+		memcpy(dst + pos, p, l);
+		pos += l;
+		p += l + (dot ? 1 : 0);
+	}
+	dst[pos++] = 0;
+	return pos;
+}
+
+/* Skips a possibly compressed name; returns the offset after it or 0. */
+static size_t dns_skip_name(const unsigned char *m, size_t len, size_t off)
+{
+	while (off < len) {
+		unsigned int l = m[off];
+
+		if ((l & 0xc0) == 0xc0)
+			return off + 2 <= len ? off + 2 : 0;
+		if (l & 0xc0)
+			return 0;
+		off += 1 + l;
+		if (!l)
+			return off <= len ? off : 0;
+	}
+	return 0;
+}
+
+/* First A record of a reply as text, or why there is none. */
+static void dns_answer(const unsigned char *m, size_t len, uint16_t id, char *out, size_t cap)
+{
+	unsigned int an, i;
+	size_t off;
+
+	if (len < 12 || (m[0] << 8 | m[1]) != id || !(m[2] & 0x80)) {
+		snprintf(out, cap, "malformed reply");
+		return;
+	}
+	if (m[3] & 0xf) {
+		snprintf(out, cap, "rcode %u", m[3] & 0xf);
+		return;
+	}
+	an = m[6] << 8 | m[7];
+	off = dns_skip_name(m, len, 12);
+	if (!off || off + 4 > len) {
+		snprintf(out, cap, "malformed reply");
+		return;
+	}
+	off += 4;
+	for (i = 0; i < an; i++) {
+		unsigned int type, rdlen;
+
+		off = dns_skip_name(m, len, off);
+		if (!off || off + 10 > len)
+			break;
+		type = m[off] << 8 | m[off + 1];
+		rdlen = m[off + 8] << 8 | m[off + 9];
+		off += 10;
+		if (off + rdlen > len)
+			break;
+		if (type == 1 && rdlen == 4) {
+			inet_ntop(AF_INET, m + off, out, cap);
+			return;
+		}
+		off += rdlen;
+	}
+	snprintf(out, cap, "no A record");
+}
+
+/*
+ * One A query over a connected UDP socket, the way glibc's stub resolver
+ * sends it. The answer is only logged: the pool address always comes from
+ * --pool, so a reply can never send us off loopback.
+ */
+static void resolve_pool_name(void)
+{
+	unsigned char q[300], r[512];
+	uint16_t id = (uint16_t)(mono_ns() ^ getpid());
+	int64_t deadline;
+	size_t qlen, nlen;
+	char answer[64] = "no reply";
+	int fd;
+
+	memset(q, 0, 12);
+	q[0] = id >> 8;
+	q[1] = id & 0xff;
+	q[2] = 0x01;		/* RD */
+	q[5] = 1;		/* QDCOUNT */
+	nlen = dns_encode_name(q + 12, sizeof(q) - 16, opt.resolve);
+	qlen = 12 + nlen;
+	q[qlen++] = 0;
+	q[qlen++] = 1;		/* A */
+	q[qlen++] = 0;
+	q[qlen++] = 1;		/* IN */
+
+	fd = socket(opt.dns.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		logmsg("resolve %s: socket: %s", opt.resolve, strerror(errno));
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&opt.dns, opt.dns_len) < 0 ||
+	    send(fd, q, qlen, 0) != (ssize_t)qlen) {
+		logmsg("resolve %s: %s", opt.resolve, strerror(errno));
+		close(fd);
+		return;
+	}
+	deadline = mono_ns() + DNS_TIMEOUT_MS * NSEC_PER_MSEC;
+	while (!stopping() && mono_ns() < deadline) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, SLICE_MS) <= 0)
+			continue;
+		n = recv(fd, r, sizeof(r), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			snprintf(answer, sizeof(answer), "no reply (%s)", strerror(errno));
+			break;
+		}
+		if (n >= 2 && (r[0] << 8 | r[1]) != id)
+			continue;
+		dns_answer(r, n, id, answer, sizeof(answer));
+		break;
+	}
+	close(fd);
+	logmsg("resolve %s: %s", opt.resolve, answer);
 }
 
 static int pool_connect(void)
@@ -751,8 +1057,15 @@ static void *net_main(void *arg)
 	sleep_interruptible(opt.connect_delay);
 
 	while (!stopping()) {
-		int fd = pool_connect();
+		int fd;
 
+		/* Like a real miner's getaddrinfo(), repeated before every attempt. */
+		if (opt.resolve) {
+			resolve_pool_name();
+			if (stopping())
+				break;
+		}
+		fd = pool_connect();
 		if (fd < 0) {
 			if (stopping())
 				break;
@@ -762,7 +1075,14 @@ static void *net_main(void *arg)
 			nstats.connections++;
 			printf("connected local_port=%u\n", local_port(fd));
 			fflush(stdout);
-			session_run(fd);
+			if (opt.tls) {
+				SSL *ssl = tls_connect(fd);
+
+				if (ssl)
+					session_run(fd, ssl);
+			} else {
+				session_run(fd, NULL);
+			}
 			close(fd);
 			if (stopping())
 				break;
@@ -777,10 +1097,11 @@ static void *net_main(void *arg)
 /* ---- setup ------------------------------------------------------------- */
 
 /* Literal loopback addresses only: no resolver, so nothing can point elsewhere. */
-static void parse_pool(const char *arg)
+static void parse_endpoint(const char *what, const char *arg, struct sockaddr_storage *ss,
+			   socklen_t *ss_len)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&opt.pool;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&opt.pool;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 	char host[64];
 	const char *port_str;
 	char *end;
@@ -790,7 +1111,7 @@ static void parse_pool(const char *arg)
 		const char *rb = strchr(arg, ']');
 
 		if (!rb || rb[1] != ':' || (size_t)(rb - arg - 1) >= sizeof(host))
-			die("invalid --pool '%s' (expected [::1]:PORT)", arg);
+			die("invalid %s '%s' (expected [::1]:PORT)", what, arg);
 		memcpy(host, arg + 1, rb - arg - 1);
 		host[rb - arg - 1] = '\0';
 		port_str = rb + 2;
@@ -798,7 +1119,8 @@ static void parse_pool(const char *arg)
 		const char *colon = strrchr(arg, ':');
 
 		if (!colon || (size_t)(colon - arg) >= sizeof(host) || strchr(arg, ':') != colon)
-			die("invalid --pool '%s' (expected HOST:PORT, IPv6 as [::1]:PORT)", arg);
+			die("invalid %s '%s' (expected HOST:PORT, IPv6 as [::1]:PORT)", what,
+			    arg);
 		memcpy(host, arg, colon - arg);
 		host[colon - arg] = '\0';
 		port_str = colon + 1;
@@ -807,30 +1129,38 @@ static void parse_pool(const char *arg)
 	errno = 0;
 	port = strtol(port_str, &end, 10);
 	if (errno || end == port_str || *end || port < 1 || port > 65535)
-		die("invalid port in --pool '%s'", arg);
+		die("invalid port in %s '%s'", what, arg);
 
-	memset(&opt.pool, 0, sizeof(opt.pool));
+	memset(ss, 0, sizeof(*ss));
 	if (!strcmp(host, "localhost"))
 		strcpy(host, "127.0.0.1");
 	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
 		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			die("refusing pool host '%s': only loopback (127.0.0.0/8, ::1, localhost) "
-			    "is allowed", host);
+			die("refusing %s host '%s': only loopback (127.0.0.0/8, ::1, localhost) "
+			    "is allowed", what, host);
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
-		opt.pool_len = sizeof(*sin);
+		*ss_len = sizeof(*sin);
 	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
 		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			die("refusing pool host '%s': only loopback (127.0.0.0/8, ::1, localhost) "
-			    "is allowed", host);
+			die("refusing %s host '%s': only loopback (127.0.0.0/8, ::1, localhost) "
+			    "is allowed", what, host);
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(port);
-		opt.pool_len = sizeof(*sin6);
+		*ss_len = sizeof(*sin6);
 	} else {
-		die("refusing pool host '%s': must be a loopback literal (127.x.x.x, ::1) or "
-		    "localhost", host);
+		die("refusing %s host '%s': must be a loopback literal (127.x.x.x, ::1) or "
+		    "localhost", what, host);
 	}
-	opt.have_pool = true;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		die("out of memory");
+	return d;
 }
 
 static double parse_double(const char *name, const char *s, double min, double max)
@@ -865,7 +1195,8 @@ static void usage(FILE *f)
 		"                [--duty PERCENT] [--duration SECONDS]\n"
 		"                [--submit-interval SECONDS]\n"
 		"                [--comm NAME] [--no-network] [--connect-delay SECONDS]\n"
-		"                [--user WALLET]\n"
+		"                [--user WALLET] [--tls [--sni NAME]] [--argv0 NAME]\n"
+		"                [--args-disguise] [--resolve NAME [--dns HOST:PORT]]\n"
 		"  --pool HOST:PORT        loopback pool: 127.x.x.x:P, [::1]:P or localhost:P\n"
 		"  --proto P               stratum (default) or xmrig\n"
 		"  --threads N             compute threads (default 2)\n"
@@ -875,7 +1206,13 @@ static void usage(FILE *f)
 		"  --comm NAME             name every thread NAME (max 15 chars)\n"
 		"  --no-network            compute only, no pool connection\n"
 		"  --connect-delay SEC     wait before the first connection (default 0)\n"
-		"  --user WALLET           login / worker name (default: Monero-shaped address)\n");
+		"  --user WALLET           login / worker name (default: Monero-shaped address)\n"
+		"  --tls                   TLS to the pool (certificate not verified)\n"
+		"  --sni NAME              ClientHello server name (default pool.test)\n"
+		"  --argv0 NAME            re-exec so that argv[0] (/proc/PID/cmdline) is NAME\n"
+		"  --args-disguise         wipe the arguments after argv[0] from memory\n"
+		"  --resolve NAME          DNS A query for NAME before every connection\n"
+		"  --dns HOST:PORT         loopback DNS server (default 127.0.0.1:53)\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -891,15 +1228,25 @@ static void parse_args(int argc, char **argv)
 		{ "no-network", no_argument, NULL, 'n' },
 		{ "connect-delay", required_argument, NULL, 'w' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "tls", no_argument, NULL, 'T' },
+		{ "sni", required_argument, NULL, 'S' },
+		{ "argv0", required_argument, NULL, 'A' },
+		{ "args-disguise", no_argument, NULL, 'X' },
+		{ "resolve", required_argument, NULL, 'R' },
+		{ "dns", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned char probe[260];
+	bool have_dns = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "p:P:t:D:d:s:c:nw:u:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:P:t:D:d:s:c:nw:u:TS:A:XR:N:h", lopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			parse_pool(optarg);
+			parse_endpoint("--pool", optarg, &opt.pool, &opt.pool_len);
+			opt.have_pool = true;
 			break;
 		case 'P':
 			if (!strcmp(optarg, "stratum"))
@@ -937,7 +1284,33 @@ static void parse_args(int argc, char **argv)
 		case 'u':
 			if (!*optarg || strlen(optarg) > 1024)
 				die("invalid --user");
-			opt.user = optarg;
+			/* Copied: --args-disguise wipes the argv strings. */
+			opt.user = xstrdup(optarg);
+			break;
+		case 'T':
+			opt.tls = true;
+			break;
+		case 'S':
+			if (!*optarg || strlen(optarg) > 253)
+				die("invalid --sni '%s'", optarg);
+			opt.sni = xstrdup(optarg);
+			break;
+		case 'A':
+			if (!*optarg || strlen(optarg) > 4096)
+				die("invalid --argv0");
+			opt.argv0 = optarg;
+			break;
+		case 'X':
+			opt.args_disguise = true;
+			break;
+		case 'R':
+			if (!dns_encode_name(probe, sizeof(probe), optarg))
+				die("invalid --resolve name '%s'", optarg);
+			opt.resolve = xstrdup(optarg);
+			break;
+		case 'N':
+			parse_endpoint("--dns", optarg, &opt.dns, &opt.dns_len);
+			have_dns = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -954,6 +1327,91 @@ static void parse_args(int argc, char **argv)
 	}
 	if (!opt.no_network && !opt.have_pool)
 		die("--pool HOST:PORT is required (or use --no-network)");
+	if (opt.sni && !opt.tls)
+		die("--sni needs --tls");
+	if (have_dns && !opt.resolve)
+		die("--dns needs --resolve");
+	if (!opt.sni)
+		opt.sni = DEFAULT_SNI;
+	if (opt.resolve && !have_dns)
+		parse_endpoint("--dns", "127.0.0.1:53", &opt.dns, &opt.dns_len);
+}
+
+/*
+ * --argv0: execv(/proc/self/exe) with argv[0] replaced, so that the kernel
+ * lays out /proc/PID/cmdline with the fake name first. The pid survives
+ * exec, so REEXEC_ENV=<pid>:... tells the new image it is the re-exec (and
+ * an inherited variable from some other minersim is ignored).
+ */
+static void reexec_argv0(int argc, char **argv)
+{
+	const char *mark = getenv(REEXEC_ENV);
+	char comm[16] = "", val[40];
+	char **nargv;
+	char *rest;
+	int i;
+
+	if (!opt.argv0)
+		return;
+	if (mark) {
+		errno = 0;
+		if (strtol(mark, &rest, 10) == getpid() && !errno && *rest == ':') {
+			/*
+			 * exec named us after "/proc/self/exe", i.e. "exe"; put back
+			 * the comm we had unless --comm renames us anyway.
+			 */
+			if (!opt.comm[0] && rest[1])
+				prctl(PR_SET_NAME, rest + 1, 0, 0, 0);
+			/*
+			 * The kernel serves /proc/PID/environ from the original
+			 * strings, which unsetenv() leaves alone: zero the whole
+			 * "NAME=value" in place too, as it names the real binary.
+			 */
+			unsetenv(REEXEC_ENV);
+			memset((char *)mark - sizeof(REEXEC_ENV), 0,
+			       sizeof(REEXEC_ENV) + strlen(mark));
+			return;
+		}
+	}
+	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	snprintf(val, sizeof(val), "%d:%s", (int)getpid(), comm);
+	if (setenv(REEXEC_ENV, val, 1) < 0)
+		die("setenv: %s", strerror(errno));
+	nargv = calloc(argc + 1, sizeof(*nargv));
+	if (!nargv)
+		die("out of memory");
+	nargv[0] = (char *)opt.argv0;
+	for (i = 1; i < argc; i++)
+		nargv[i] = argv[i];
+	fflush(NULL);
+	execv("/proc/self/exe", nargv);
+	die("execv /proc/self/exe: %s", strerror(errno));
+}
+
+/*
+ * --args-disguise: zero every argument string after argv[0] in place. The
+ * kernel serves /proc/PID/cmdline straight from this memory, so it then reads
+ * argv[0] followed by NUL bytes. Options must not point into argv any more.
+ */
+static void wipe_args(int argc, char **argv)
+{
+	char *begin, *end;
+	int i;
+
+	if (!opt.args_disguise || argc < 2)
+		return;
+	begin = argv[0] + strlen(argv[0]) + 1;
+	end = begin;
+	for (i = 1; i < argc; i++) {
+		char *e = argv[i] + strlen(argv[i]) + 1;
+
+		/* getopt may have permuted the pointers, but not moved the strings. */
+		if (argv[i] < begin)
+			return;
+		if (e > end)
+			end = e;
+	}
+	memset(begin, 0, end - begin);
 }
 
 int main(int argc, char **argv)
@@ -967,6 +1425,10 @@ int main(int argc, char **argv)
 	int sig, err;
 
 	parse_args(argc, argv);
+	reexec_argv0(argc, argv);
+	wipe_args(argc, argv);
+	if (opt.tls)
+		tls_setup();
 	printf("pid=%d\n", (int)getpid());
 	fflush(stdout);
 
@@ -1039,5 +1501,6 @@ int main(int argc, char **argv)
 		       nstats.connections, nstats.logins, nstats.jobs, nstats.submitted,
 		       nstats.accepted, nstats.rejected);
 	free(workers);
+	SSL_CTX_free(tls_ctx);
 	return 0;
 }

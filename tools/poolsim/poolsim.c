@@ -6,14 +6,23 @@
  * or simulated) logs in, receives jobs and gets its shares accepted, so the
  * sensor sees traffic shaped like the real thing. Nothing is validated: every
  * share is accepted, because the point is the wire pattern, not the mining.
+ *
+ * With --tls the listener speaks TLS with a throwaway self-signed certificate
+ * made in memory at start, like a pool's TLS port; the protocols inside are
+ * unchanged.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -37,6 +46,9 @@
 
 #define XMR_TARGET	"b88d0600"
 #define XMR_ALGO	"rx/0"
+#define TLS_CN		"pool.test"
+/* Reads per wakeup, so one chatty client cannot starve the others. */
+#define READ_ROUNDS	16
 
 enum proto {
 	PROTO_UNKNOWN,
@@ -46,6 +58,12 @@ enum proto {
 
 struct client {
 	int fd;
+	SSL *ssl;		/* NULL without --tls */
+	bool hs_done;		/* TLS handshake finished */
+	bool hs_wants_write;	/* handshake blocked on a full socket buffer */
+	bool rd_wants_write;	/* SSL_read needs the socket writable */
+	bool wr_wants_read;	/* SSL_write needs the socket readable */
+	bool tls_failed;	/* fatal TLS error: no close_notify on close */
 	unsigned int conn_id;
 	enum proto proto;
 	bool authorized;	/* stratum authorize or xmrig login done */
@@ -88,6 +106,7 @@ static struct {
 	double job_interval;
 	double duration;
 	bool quiet;
+	bool tls;
 } opt = {
 	.bind_addr = "127.0.0.1",
 	.port = 0,
@@ -106,6 +125,9 @@ static struct job job;
 static char seed_hash[65];
 static uint64_t rng_state;
 static volatile sig_atomic_t stop_signal;
+static SSL_CTX *tls_ctx;
+/* Why the last client_recv()/client_send_raw() failed. */
+static char io_why[160];
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logmsg(const char *fmt, ...)
@@ -286,25 +308,158 @@ static int client_send(struct client *c, struct json_object *msg)
 	return ret;
 }
 
+/* ---- transport (plain TCP or TLS) -------------------------------------- */
+
+static void tls_reason(struct client *c, int err)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	c->tls_failed = true;
+	if (err == SSL_ERROR_SYSCALL && !e) {
+		snprintf(io_why, sizeof(io_why), "TLS: %s", errno ? strerror(errno) : "EOF");
+		return;
+	}
+	snprintf(io_why, sizeof(io_why), "TLS: ");
+	ERR_error_string_n(e, io_why + 5, sizeof(io_why) - 5);
+}
+
+/*
+ * Returns the number of bytes read, 0 when the peer closed, -1 when nothing
+ * can be read right now and -2 on error (reason in io_why).
+ */
+static ssize_t client_recv(struct client *c, char *buf, size_t len)
+{
+	ssize_t n;
+	int r, err;
+
+	if (!c->ssl) {
+		n = recv(c->fd, buf, len, 0);
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return -1;
+		snprintf(io_why, sizeof(io_why), "%s", strerror(errno));
+		return -2;
+	}
+	ERR_clear_error();
+	c->rd_wants_write = false;
+	r = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (r > 0)
+		return r;
+	err = SSL_get_error(c->ssl, r);
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		/* A post-handshake message has to go out before more data comes in. */
+		c->rd_wants_write = true;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		tls_reason(c, err);
+		return -2;
+	}
+}
+
+/* Same return convention as client_recv(), without the 0. */
+static ssize_t client_send_raw(struct client *c, const char *buf, size_t len)
+{
+	ssize_t n;
+	int r, err;
+
+	if (!c->ssl) {
+		n = send(c->fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return -1;
+		snprintf(io_why, sizeof(io_why), "%s", strerror(errno));
+		return -2;
+	}
+	/*
+	 * The queue only grows or shrinks by what was written, so a retry after
+	 * WANT_* always passes at least the bytes of the failed call; the buffer
+	 * may have moved, which SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows.
+	 */
+	ERR_clear_error();
+	c->wr_wants_read = false;
+	r = SSL_write(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (r > 0)
+		return r;
+	err = SSL_get_error(c->ssl, r);
+	switch (err) {
+	case SSL_ERROR_WANT_WRITE:
+		return -1;
+	case SSL_ERROR_WANT_READ:
+		c->wr_wants_read = true;
+		return -1;
+	default:
+		tls_reason(c, err);
+		return -2;
+	}
+}
+
+/* Returns 1 once the handshake is done, 0 while it is in progress, -1 if it failed. */
+static int client_handshake(struct client *c)
+{
+	const char *sni;
+	int r, err;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		c->hs_done = true;
+		c->hs_wants_write = false;
+		sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+		logmsg("client %u (%s) TLS %s %s sni=%s", c->conn_id, c->peer,
+		       SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl), sni ? sni : "-");
+		return 1;
+	}
+	err = SSL_get_error(c->ssl, r);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		c->hs_wants_write = err == SSL_ERROR_WANT_WRITE;
+		return 0;
+	}
+	tls_reason(c, err);
+	client_close(c, io_why);
+	return -1;
+}
+
 static void client_flush(struct client *c)
 {
 	size_t off = 0;
 
+	/* Nothing is queued before the first request, which needs the handshake. */
+	if (c->ssl && !c->hs_done)
+		return;
 	while (off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL);
+		ssize_t n = client_send_raw(c, c->out + off, c->out_len - off);
 
+		if (n == -1)
+			break;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			client_close(c, strerror(errno));
+			client_close(c, io_why);
 			return;
 		}
 		off += n;
 	}
 	memmove(c->out, c->out + off, c->out_len - off);
 	c->out_len -= off;
+}
+
+/* Socket events a client is waiting for. */
+static short client_events(const struct client *c)
+{
+	bool out = (c->out_len && !c->wr_wants_read) || c->rd_wants_write || c->hs_wants_write;
+
+	return POLLIN | (out ? POLLOUT : 0);
+}
+
+/* Data already decrypted by OpenSSL does not make the socket readable. */
+static bool client_pending(const struct client *c)
+{
+	return c->ssl && c->hs_done && SSL_has_pending(c->ssl);
 }
 
 static struct json_object *id_copy(struct json_object *id)
@@ -646,6 +801,15 @@ static void client_close(struct client *c, const char *why)
 	logmsg("client %u (%s) closed: %s; proto=%s accepted=%lu", c->conn_id, c->peer, why,
 	       proto_name(c->proto), c->accepted);
 	record_history(c);
+	if (c->ssl) {
+		/* One non-blocking attempt at close_notify; the socket goes anyway. */
+		if (c->hs_done && !c->tls_failed) {
+			ERR_clear_error();
+			SSL_shutdown(c->ssl);
+		}
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	close(c->fd);
 	c->fd = -1;
 	free(c->in);
@@ -711,6 +875,20 @@ static void accept_clients(int lfd)
 			c->fd = -1;
 			continue;
 		}
+		if (tls_ctx) {
+			c->ssl = SSL_new(tls_ctx);
+			if (!c->ssl || !SSL_set_fd(c->ssl, fd)) {
+				logmsg("SSL_new failed, refusing connection");
+				SSL_free(c->ssl);
+				c->ssl = NULL;
+				free(c->in);
+				c->in = NULL;
+				close(fd);
+				c->fd = -1;
+				continue;
+			}
+			SSL_set_accept_state(c->ssl);
+		}
 		c->fd = fd;
 		c->conn_id = next_conn_id++;
 		c->proto = PROTO_UNKNOWN;
@@ -725,34 +903,47 @@ static void accept_clients(int lfd)
 
 static void client_read(struct client *c)
 {
-	size_t start = 0, i, scan;
-	ssize_t n;
+	int round;
 
-	n = recv(c->fd, c->in + c->in_len, MAX_LINE + 1 - c->in_len, 0);
-	if (n == 0) {
-		client_close(c, "peer closed");
+	if (c->ssl && !c->hs_done && client_handshake(c) <= 0)
 		return;
-	}
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			client_close(c, strerror(errno));
-		return;
-	}
-	scan = c->in_len;
-	c->in_len += n;
 
-	for (i = scan; i < c->in_len; i++) {
-		if (c->in[i] != '\n')
-			continue;
-		c->in[i] = '\0';
-		if (handle_line(c, c->in + start, i - start) < 0 || c->fd < 0)
+	/* Until the socket is drained: TLS may hand out one record per call. */
+	for (round = 0; round < READ_ROUNDS && c->fd >= 0; round++) {
+		size_t start = 0, i, scan;
+		ssize_t n;
+
+		n = client_recv(c, c->in + c->in_len, MAX_LINE + 1 - c->in_len);
+		if (n == 0) {
+			/* A half-closed client still gets the replies to what it sent. */
+			client_flush(c);
+			client_close(c, "peer closed");
 			return;
-		start = i + 1;
+		}
+		if (n == -1)
+			return;
+		if (n < 0) {
+			client_close(c, io_why);
+			return;
+		}
+		scan = c->in_len;
+		c->in_len += n;
+
+		for (i = scan; i < c->in_len; i++) {
+			if (c->in[i] != '\n')
+				continue;
+			c->in[i] = '\0';
+			if (handle_line(c, c->in + start, i - start) < 0 || c->fd < 0)
+				return;
+			start = i + 1;
+		}
+		memmove(c->in, c->in + start, c->in_len - start);
+		c->in_len -= start;
+		if (c->in_len > MAX_LINE) {
+			client_close(c, "line longer than 64 KiB");
+			return;
+		}
 	}
-	memmove(c->in, c->in + start, c->in_len - start);
-	c->in_len -= start;
-	if (c->in_len > MAX_LINE)
-		client_close(c, "line longer than 64 KiB");
 }
 
 static void push_jobs(void)
@@ -843,6 +1034,94 @@ static int open_listener(unsigned int *port_out, char *addr_out, size_t addr_len
 	return fd;
 }
 
+/* ---- TLS setup --------------------------------------------------------- */
+
+static void die_tls(const char *what) __attribute__((noreturn));
+static void die_tls(const char *what)
+{
+	char buf[160];
+
+	ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
+	die("%s: %s", what, buf);
+}
+
+/* A one-week self-signed EC P-256 certificate for TLS_CN, never written to disk. */
+static X509 *make_cert(EVP_PKEY *key)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *san;
+	X509_NAME *name;
+	X509 *x;
+
+	x = X509_new();
+	if (!x)
+		return NULL;
+	if (!X509_set_version(x, 2) ||
+	    !ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), rng_next() >> 1) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 7 * 86400L) ||
+	    !X509_set_pubkey(x, key))
+		goto fail;
+	name = X509_get_subject_name(x);
+	if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+					(const unsigned char *)TLS_CN, -1, -1, 0) ||
+	    !X509_set_issuer_name(x, name))
+		goto fail;
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	san = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:" TLS_CN);
+	if (!san)
+		goto fail;
+	if (!X509_add_ext(x, san, -1)) {
+		X509_EXTENSION_free(san);
+		goto fail;
+	}
+	X509_EXTENSION_free(san);
+	if (!X509_sign(x, key, EVP_sha256()))
+		goto fail;
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}
+
+static void tls_setup(void)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char fp[EVP_MAX_MD_SIZE * 3 + 1] = "";
+	unsigned int md_len = 0, i;
+	EVP_PKEY *key;
+	X509 *cert;
+
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (!key)
+		die_tls("EC key generation");
+	cert = make_cert(key);
+	if (!cert)
+		die_tls("certificate generation");
+
+	tls_ctx = SSL_CTX_new(TLS_server_method());
+	if (!tls_ctx)
+		die_tls("SSL_CTX_new");
+	if (!SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate(tls_ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(tls_ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(tls_ctx) != 1)
+		die_tls("TLS context setup");
+	SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A miner that just drops the TCP connection is a normal close, not an error. */
+	SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+
+	if (X509_digest(cert, EVP_sha256(), md, &md_len))
+		for (i = 0; i < md_len; i++)
+			sprintf(fp + i * 3, "%02X%s", md[i], i + 1 < md_len ? ":" : "");
+	logmsg("TLS on: self-signed EC P-256 certificate CN=%s sha256=%s", TLS_CN, fp);
+	/* The context holds its own references. */
+	X509_free(cert);
+	EVP_PKEY_free(key);
+}
+
 /* Written via rename so a polling test never reads a half-written number. */
 static void write_port_file(unsigned int port)
 {
@@ -887,14 +1166,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: poolsim [--bind ADDR] [--port P] [--port-file FILE]\n"
-		"               [--job-interval SECONDS] [--duration SECONDS] [--quiet]\n"
+		"               [--job-interval SECONDS] [--duration SECONDS] [--quiet] [--tls]\n"
 		"  --bind ADDR          loopback address to listen on (default 127.0.0.1;\n"
 		"                       only 127.0.0.0/8, ::1 and localhost are accepted)\n"
 		"  --port P             TCP port, 0 = ephemeral (default 0)\n"
 		"  --port-file FILE     write the bound port to FILE (atomically)\n"
 		"  --job-interval SEC   push a new job every SEC seconds (default 30)\n"
 		"  --duration SEC       exit after SEC seconds (default 600)\n"
-		"  --quiet              no log or summary on stderr\n");
+		"  --quiet              no log or summary on stderr\n"
+		"  --tls                speak TLS (throwaway self-signed cert, CN pool.test)\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -906,6 +1186,7 @@ static void parse_args(int argc, char **argv)
 		{ "job-interval", required_argument, NULL, 'j' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "tls", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -913,7 +1194,7 @@ static void parse_args(int argc, char **argv)
 	long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "b:p:f:j:d:qh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:p:f:j:d:qTh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			opt.bind_addr = optarg;
@@ -936,6 +1217,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'q':
 			opt.quiet = true;
+			break;
+		case 'T':
+			opt.tls = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1008,6 +1292,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	lfd = open_listener(&port, addr, sizeof(addr));
+	/* Before "listening" is printed, so no client can race the certificate. */
+	if (opt.tls)
+		tls_setup();
 	for (i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 
@@ -1024,6 +1311,7 @@ int main(int argc, char **argv)
 		int map[MAX_CLIENTS + 1];
 		struct timespec ts;
 		double now, wait;
+		bool pending = false;
 		int nfds = 0, n;
 
 		now = now_mono();
@@ -1043,12 +1331,13 @@ int main(int argc, char **argv)
 			if (clients[i].fd < 0)
 				continue;
 			pfds[nfds].fd = clients[i].fd;
-			pfds[nfds].events = POLLIN | (clients[i].out_len ? POLLOUT : 0);
+			pfds[nfds].events = client_events(&clients[i]);
 			map[nfds++] = i;
+			pending |= client_pending(&clients[i]);
 		}
 
 		wait = (next_push < deadline ? next_push : deadline) - now;
-		if (wait < 0)
+		if (wait < 0 || pending)
 			wait = 0;
 		ts.tv_sec = (time_t)wait;
 		ts.tv_nsec = (long)((wait - ts.tv_sec) * 1e9);
@@ -1062,10 +1351,13 @@ int main(int argc, char **argv)
 		for (i = 1; i < nfds; i++) {
 			struct client *c = &clients[map[i]];
 			short re = pfds[i].revents;
+			bool rd;
 
-			if (!re || c->fd != pfds[i].fd)
+			if (c->fd != pfds[i].fd)
 				continue;
-			if (re & (POLLIN | POLLHUP | POLLERR))
+			rd = re & (POLLIN | POLLHUP | POLLERR) || client_pending(c) ||
+			     (re & POLLOUT && (c->rd_wants_write || c->hs_wants_write));
+			if (rd)
 				client_read(c);
 			if (c->fd >= 0 && re & POLLNVAL)
 				client_close(c, "invalid fd");
@@ -1084,11 +1376,13 @@ int main(int argc, char **argv)
 	print_summary(now_mono() - start);
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		if (clients[i].fd >= 0) {
+			SSL_free(clients[i].ssl);
 			close(clients[i].fd);
 			free(clients[i].in);
 			free(clients[i].out);
 		}
 	}
+	SSL_CTX_free(tls_ctx);
 	close(lfd);
 	return 0;
 }
