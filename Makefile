@@ -121,7 +121,7 @@ $(OUT)/tools/%: tools/%/*.c | $(OUT)/tools
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_OBJS) $(BPF_LIBS) $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_OBJS) $(BPF_LIBS) -lssl $(LIBS) -lcmocka -o $@
 
 $(OUT)/bpf $(OUT)/tools $(OUT)/tests:
 	$(Q)mkdir -p $@

@@ -375,6 +375,187 @@ static void test_names(void **state)
 	assert_string_equal(proto__name((enum proto_kind)99), "none");
 }
 
+/* proto__stream_kind on an exact-size heap copy of len bytes. */
+static enum stream_kind stream_kind(const void *buf, size_t len)
+{
+	unsigned char *p = malloc(len ? len : 1);
+	enum stream_kind k;
+
+	assert_non_null(p);
+	memcpy(p, buf, len);
+	k = proto__stream_kind(p, len);
+	free(p);
+	return k;
+}
+
+static void expect_stream(const void *buf, size_t len, enum stream_kind want)
+{
+	enum stream_kind got = stream_kind(buf, len);
+
+	if (got != want)
+		fail_msg("%zu bytes starting %02x: %s, want %s", len,
+			 len ? *(const unsigned char *)buf : 0, proto__stream_name(got),
+			 proto__stream_name(want));
+}
+
+#define EXPECT_STREAM_LIT(lit, want) expect_stream(lit, sizeof(lit) - 1, want)
+
+static void test_stream_tls(void **state)
+{
+	(void)state;
+	EXPECT_STREAM_LIT("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", STREAM_TLS);
+	EXPECT_STREAM_LIT("\x16\x03\x03\x00\x7a\x01", STREAM_TLS);
+	EXPECT_STREAM_LIT("\x16\x03\x02", STREAM_TLS);
+	EXPECT_STREAM_LIT("\x16\x03\x04", STREAM_TLS);
+	/* Not a handshake record, not TLS 1.x, or too short to tell. */
+	EXPECT_STREAM_LIT("\x17\x03\x03\x00\x20", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("\x15\x03\x03\x00\x02", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("\x16\x03\x05\x00\x20", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("\x16\x02\x00\x00\x20", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("\x16\x03", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("\x16", STREAM_UNKNOWN);
+}
+
+static void test_stream_http(void **state)
+{
+	static const char *const requests[] = {
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "POST /rpc HTTP/1.1\r\n",
+		"PUT /x HTTP/1.0\r\n",               "HEAD / HTTP/1.1\r\n",
+		"DELETE /x HTTP/1.1\r\n",            "PATCH /x HTTP/1.1\r\n",
+		"OPTIONS * HTTP/1.1\r\n",            "CONNECT pool.test:443 HTTP/1.1\r\n",
+		"GET ",
+	};
+	static const char *const others[] = {
+		"get / HTTP/1.1\r\n", "GET", "GETX / HTTP/1.1", "HTTP/1.1 200 OK\r\n", " GET / HTTP/1.1",
+		"POST",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+		expect_stream(requests[i], strlen(requests[i]), STREAM_HTTP);
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		expect_stream(others[i], strlen(others[i]), STREAM_UNKNOWN);
+}
+
+static void test_stream_ssh(void **state)
+{
+	(void)state;
+	EXPECT_STREAM_LIT("SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n", STREAM_SSH);
+	EXPECT_STREAM_LIT("SSH-2.0-OpenSSH", STREAM_SSH);
+	EXPECT_STREAM_LIT("SSH-", STREAM_SSH);
+	EXPECT_STREAM_LIT("SSH", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("ssh-2.0-x", STREAM_UNKNOWN);
+}
+
+static void test_stream_json(void **state)
+{
+	(void)state;
+	EXPECT_STREAM_LIT("{\"id\":1,\"method\":\"login\"}\n", STREAM_JSON);
+	EXPECT_STREAM_LIT("  \t\r\n {\"id\":1}", STREAM_JSON);
+	EXPECT_STREAM_LIT("\n\n[1,2]", STREAM_JSON);
+	EXPECT_STREAM_LIT("{", STREAM_JSON);
+	/* Whitespace alone, text before the brace, a bare value. */
+	EXPECT_STREAM_LIT("   \r\n", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("x{\"id\":1}", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("\"id\"", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("\0{\"id\":1}", STREAM_UNKNOWN);
+}
+
+static void test_stream_binary_and_empty(void **state)
+{
+	unsigned char noise[256];
+
+	(void)state;
+	EXPECT_STREAM_LIT("\x00\x01\x02\x03", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("\x80\xff\xfe", STREAM_UNKNOWN);
+	EXPECT_STREAM_LIT("*1\r\n$4\r\nPING\r\n", STREAM_UNKNOWN);
+	for (size_t i = 0; i < sizeof(noise); i++)
+		noise[i] = (unsigned char)(i * 151 + 7);
+	expect_stream(noise, sizeof(noise), STREAM_UNKNOWN);
+	expect_stream("GET / HTTP/1.1", 0, STREAM_UNSEEN);
+	expect_stream("", 0, STREAM_UNSEEN);
+}
+
+/* Every prefix of each kind, in exact-size buffers: never read past the end. */
+static void test_stream_prefixes(void **state)
+{
+	static const char *const samples[] = { "\x16\x03\x01\x02\x00", "OPTIONS * HTTP/1.1",
+					       "CONNECT x:1 HTTP/1.1", "SSH-2.0-x",
+					       "   \n\t{\"a\":1}" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		size_t len = strlen(samples[i]);
+		enum stream_kind full = stream_kind(samples[i], len);
+
+		assert_int_not_equal(full, STREAM_UNKNOWN);
+		for (size_t n = 0; n < len; n++) {
+			enum stream_kind k = stream_kind(samples[i], n);
+
+			assert_true(k == STREAM_UNSEEN || k == STREAM_UNKNOWN || k == full);
+			assert_int_equal(k == STREAM_UNSEEN, n == 0);
+		}
+	}
+}
+
+/* The recorded corpus: mining lines are JSON; the negatives that are something else. */
+static void test_stream_corpus(void **state)
+{
+	static const struct {
+		const char *file;
+		enum stream_kind kind;
+	} negatives[] = {
+		{ "empty.txt", STREAM_UNSEEN },
+		{ "http-request.txt", STREAM_HTTP },
+		{ "http-post-json.txt", STREAM_HTTP },
+		{ "http-response.txt", STREAM_UNKNOWN },
+		{ "ssh-banner.txt", STREAM_SSH },
+		{ "tls-clienthello.txt", STREAM_TLS },
+		{ "redis-ping.txt", STREAM_UNKNOWN },
+		{ "random-bytes.txt", STREAM_UNKNOWN },
+		{ "one-byte.txt", STREAM_JSON },
+		{ "eth-node-getbalance.txt", STREAM_JSON },
+	};
+	struct dirent **list;
+	int n = list_dir("positive", txt_filter, &list);
+
+	(void)state;
+	for (int i = 0; i < n; i++) {
+		unsigned char *buf;
+		size_t len;
+
+		read_corpus("positive", list[i]->d_name, &buf, &len);
+		if (proto__stream_kind(buf, len) != STREAM_JSON)
+			fail_msg("positive/%s: %s, not json", list[i]->d_name,
+				 proto__stream_name(proto__stream_kind(buf, len)));
+		free(buf);
+	}
+	free_list(list, n);
+	for (size_t i = 0; i < sizeof(negatives) / sizeof(negatives[0]); i++) {
+		unsigned char *buf;
+		size_t len;
+
+		read_corpus("negative", negatives[i].file, &buf, &len);
+		if (proto__stream_kind(buf, len) != negatives[i].kind)
+			fail_msg("negative/%s: %s, want %s", negatives[i].file,
+				 proto__stream_name(proto__stream_kind(buf, len)),
+				 proto__stream_name(negatives[i].kind));
+		free(buf);
+	}
+}
+
+static void test_stream_names(void **state)
+{
+	(void)state;
+	assert_string_equal(proto__stream_name(STREAM_UNSEEN), "unseen");
+	assert_string_equal(proto__stream_name(STREAM_UNKNOWN), "unknown");
+	assert_string_equal(proto__stream_name(STREAM_TLS), "tls");
+	assert_string_equal(proto__stream_name(STREAM_HTTP), "http");
+	assert_string_equal(proto__stream_name(STREAM_SSH), "ssh");
+	assert_string_equal(proto__stream_name(STREAM_JSON), "json");
+	assert_string_equal(proto__stream_name((enum stream_kind)99), "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +568,14 @@ int main(void)
 		cmocka_unit_test(test_cut_line),
 		cmocka_unit_test(test_hostile_lines),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_stream_tls),
+		cmocka_unit_test(test_stream_http),
+		cmocka_unit_test(test_stream_ssh),
+		cmocka_unit_test(test_stream_json),
+		cmocka_unit_test(test_stream_binary_and_empty),
+		cmocka_unit_test(test_stream_prefixes),
+		cmocka_unit_test(test_stream_corpus),
+		cmocka_unit_test(test_stream_names),
 	};
 
 	return cmocka_run_group_tests_name("protocol", tests, setup, NULL);

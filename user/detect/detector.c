@@ -332,6 +332,8 @@ static void gather(struct detector *d, struct proc *p, struct signals *s)
 	int best = -1;
 	ssize_t n;
 
+	/* A process may rename itself after exec (prctl PR_SET_NAME): re-read. */
+	procfs__comm(d->o.host_root, p->pid, p->comm, sizeof(p->comm));
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", p->comm);
 	s->pid = p->pid;

@@ -11,6 +11,7 @@ int dns__query_name(const void *buf, size_t len, char *out, size_t outsz)
 	const uint8_t *p = buf;
 	size_t i = DNS_HEADER, o = 0;
 	unsigned qdcount;
+	int whole = 0;
 
 	if (len < DNS_HEADER + 1 || outsz < 2)
 		return 0;
@@ -23,8 +24,10 @@ int dns__query_name(const void *buf, size_t len, char *out, size_t outsz)
 	while (i < len) {
 		unsigned l = p[i++];
 
-		if (l == 0)
+		if (l == 0) {
+			whole = 1;
 			break;
+		}
 		if (l > 63 || i + l > len)
 			return 0; /* pointers (0xc0) never start a question name */
 		if (o && o + 1 < outsz)
@@ -39,8 +42,8 @@ int dns__query_name(const void *buf, size_t len, char *out, size_t outsz)
 			out[o++] = (char)tolower(ch);
 		}
 	}
-	if (o == 0 || i > len)
-		return 0;
+	if (o == 0 || !whole)
+		return 0; /* the capture ended before the name's zero label */
 	out[o] = '\0';
 	return 1;
 }

@@ -78,19 +78,28 @@ static void note(struct execsig *r, uint32_t flag, const char *arg)
 	r->flags |= flag;
 }
 
+/* Callers bound argv to PROC_CMDLINE_MAX; longer command lines are cut. */
+#define SCAN_MAX 4096
+
 static void scan_args(const char *cmdline, size_t len, struct execsig *r)
 {
-	const char *args[64];
-	size_t nargs = 0, i = 0;
+	char buf[SCAN_MAX + 1];
+	const char *end, *s, *next;
+	bool user = false;
 
-	while (i < len && nargs < 64) {
-		args[nargs++] = cmdline + i;
-		i += strnlen(cmdline + i, len - i) + 1;
-	}
-	for (size_t a = 0; a < nargs; a++) {
-		const char *s = args[a];
-		size_t n = strnlen(s, (size_t)(cmdline + len - s));
+	/* A NUL-terminated copy: the last argument need not end in a NUL. */
+	if (len > SCAN_MAX)
+		len = SCAN_MAX;
+	memcpy(buf, cmdline, len);
+	buf[len] = '\0';
+	end = buf + len;
+	for (s = buf; s < end; s += strlen(s) + 1)
+		if (!strcmp(s, "-u") || !strcmp(s, "--user"))
+			user = true;
+	for (s = buf; s < end; s = next) {
+		size_t n = strlen(s);
 
+		next = s + n + 1;
 		if (strcasestr(s, "stratum+tcp://") || strcasestr(s, "stratum+ssl://") ||
 		    strcasestr(s, "stratum+tcps://") || strcasestr(s, "stratum2+tcp://") ||
 		    strcasestr(s, "stratum1+tcp://"))
@@ -99,13 +108,10 @@ static void scan_args(const char *cmdline, size_t len, struct execsig *r)
 		    prefixed(s, "--randomx-") || !strcmp(s, "--coin") || prefixed(s, "--coin=") ||
 		    prefixed(s, "--algo=rx") || prefixed(s, "-a=rx"))
 			note(r, EXECSIG_MINER_ARGS, s);
-		/* -o HOST:PORT followed somewhere by -u USER: how miners take a pool. */
-		if ((!strcmp(s, "-o") || !strcmp(s, "--url")) && a + 1 < nargs &&
-		    strchr(args[a + 1], ':')) {
-			for (size_t b = 0; b < nargs; b++)
-				if (!strcmp(args[b], "-u") || !strcmp(args[b], "--user"))
-					note(r, EXECSIG_MINER_ARGS, args[a + 1]);
-		}
+		/* -o HOST:PORT and, anywhere, -u USER: how miners take a pool. */
+		if ((!strcmp(s, "-o") || !strcmp(s, "--url")) && next < end && user &&
+		    strchr(next, ':'))
+			note(r, EXECSIG_MINER_ARGS, next);
 		{
 			/* A wallet may stand alone or after "=" ("--user=4..."). */
 			const char *eq = strchr(s, '=');
@@ -121,7 +127,8 @@ void execsig__analyse(const char *exe, const char *comm, const char *cmdline, si
 		      const char *miner_names, struct execsig *r)
 {
 	const char *base;
-	size_t el;
+	char file[256];
+	size_t el, bl;
 
 	memset(r, 0, sizeof(*r));
 	exe = exe ? exe : "";
@@ -134,12 +141,17 @@ void execsig__analyse(const char *exe, const char *comm, const char *cmdline, si
 		r->flags |= EXECSIG_DELETED;
 	base = strrchr(exe, '/');
 	base = base ? base + 1 : exe;
+	/* "/tmp/xmrig (deleted)": the file name is what comes before the suffix. */
+	bl = strlen(base);
+	if ((r->flags & EXECSIG_DELETED) && bl >= 10)
+		bl -= 10;
+	snprintf(file, sizeof(file), "%.*s", (int)bl, base);
 	if (name_listed(comm ? comm : "", miner_names)) {
 		r->flags |= EXECSIG_MINER_NAME;
 		snprintf(r->name, sizeof(r->name), "%s", comm);
-	} else if (name_listed(base, miner_names)) {
+	} else if (name_listed(file, miner_names)) {
 		r->flags |= EXECSIG_MINER_NAME;
-		snprintf(r->name, sizeof(r->name), "%.*s", (int)strcspn(base, " "), base);
+		snprintf(r->name, sizeof(r->name), "%s", file);
 	}
 	if (cmdline && len)
 		scan_args(cmdline, len, r);

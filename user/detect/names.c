@@ -64,6 +64,19 @@ int names__load(const char *path, struct name_list **ret, char *err, size_t errs
 
 		lineno++;
 		s += strspn(s, " \t");
+		if (!strchr(line, '\n') && !feof(f)) {
+			/* Longer than the buffer: a long comment is skipped, a name refused. */
+			int ch;
+
+			while ((ch = getc(f)) != EOF && ch != '\n')
+				;
+			if (*s == '#')
+				continue;
+			snprintf(err, errsz, "%s:%zu: line too long for a domain name", path,
+				 lineno);
+			e = -EINVAL;
+			goto out;
+		}
 		n = strcspn(s, " \t\r\n#");
 		if (!n)
 			continue;
@@ -79,6 +92,14 @@ int names__load(const char *path, struct name_list **ret, char *err, size_t errs
 				goto out;
 			}
 		}
+		/* "pool.test." is the fully qualified form of "pool.test". */
+		while (n && s[n - 1] == '.')
+			n--;
+		if (!n) {
+			snprintf(err, errsz, "%s:%zu: \".\" is not a domain name", path, lineno);
+			e = -EINVAL;
+			goto out;
+		}
 		if (l->n >= NAMES_MAX) {
 			snprintf(err, errsz, "%s: more than %d names", path, NAMES_MAX);
 			e = -E2BIG;
@@ -87,6 +108,10 @@ int names__load(const char *path, struct name_list **ret, char *err, size_t errs
 		e = add(l, s, n, &cap);
 		if (e)
 			goto out;
+	}
+	if (!e && ferror(f)) {
+		e = -EIO;
+		snprintf(err, errsz, "%s: cannot read: %s", path, strerror(errno));
 	}
 out:
 	fclose(f);

@@ -15,7 +15,7 @@ enum rule_kind { R_SHA256, R_PATH, R_IMAGE, R_CGROUP };
 struct rule {
 	enum rule_kind kind;
 	char text[300];   /* "kind value", as written, for status */
-	const char *value;
+	size_t voff;      /* where value starts in text: rules move when the table grows */
 };
 
 struct suppress_list {
@@ -27,12 +27,15 @@ static int parse_line(char *s, struct rule *r, char *why, size_t whysz)
 {
 	static const char *const kinds[] = { "sha256", "path", "image", "cgroup" };
 	char *kw = s, *v;
-	size_t kl = strcspn(s, " \t"), vl;
+	size_t kl = strcspn(s, " \t\r\n#"), vl;
 	unsigned k;
 
 	v = s + kl;
 	v += strspn(v, " \t");
-	vl = strcspn(v, " \t\r\n#");
+	/* The value runs to the end of the line or a comment: paths may hold spaces. */
+	vl = strcspn(v, "#\r\n");
+	while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		vl--;
 	for (k = 0; k < 4; k++)
 		if (kl == strlen(kinds[k]) && !strncmp(kw, kinds[k], kl))
 			break;
@@ -68,7 +71,7 @@ static int parse_line(char *s, struct rule *r, char *why, size_t whysz)
 	}
 	r->kind = (enum rule_kind)k;
 	snprintf(r->text, sizeof(r->text), "%s %.*s", kinds[k], (int)vl, v);
-	r->value = r->text + strlen(kinds[k]) + 1;
+	r->voff = strlen(kinds[k]) + 1;
 	return 0;
 }
 
@@ -97,6 +100,18 @@ int suppress__load(const char *path, struct suppress_list **ret, char *err, size
 		char *s = line + strspn(line, " \t");
 
 		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			/* Longer than the buffer: a long comment is skipped, a rule refused. */
+			int ch;
+
+			while ((ch = getc(f)) != EOF && ch != '\n')
+				;
+			if (*s == '#')
+				continue;
+			snprintf(err, errsz, "%s:%zu: line too long", path, lineno);
+			e = -EINVAL;
+			break;
+		}
 		if (!*s || *s == '#' || *s == '\n' || *s == '\r')
 			continue;
 		if (l->n == cap) {
@@ -148,25 +163,26 @@ const char *suppress__match(const struct suppress_list *l, const struct suppress
 {
 	for (size_t i = 0; l && i < l->n; i++) {
 		const struct rule *r = &l->rules[i];
-		size_t vl = strlen(r->value);
+		const char *value = r->text + r->voff;
+		size_t vl = strlen(value);
 
 		switch (r->kind) {
 		case R_SHA256:
-			if (s->sha256 && !strcasecmp(s->sha256, r->value))
+			if (s->sha256 && !strcasecmp(s->sha256, value))
 				return r->text;
 			break;
 		case R_PATH:
-			if (s->exe && !strcmp(s->exe, r->value))
+			if (s->exe && !strcmp(s->exe, value))
 				return r->text;
 			break;
 		case R_IMAGE:
-			if (s->image && !strcmp(s->image, r->value))
+			if (s->image && !strcmp(s->image, value))
 				return r->text;
 			break;
 		case R_CGROUP:
 			/* The cgroup itself or one below it, at a path boundary. */
-			if (s->cgroup && !strncmp(s->cgroup, r->value, vl) &&
-			    (s->cgroup[vl] == '\0' || s->cgroup[vl] == '/' || r->value[vl - 1] == '/'))
+			if (s->cgroup && !strncmp(s->cgroup, value, vl) &&
+			    (s->cgroup[vl] == '\0' || s->cgroup[vl] == '/' || value[vl - 1] == '/'))
 				return r->text;
 			break;
 		}

@@ -207,6 +207,23 @@ out:
 	return e;
 }
 
+int procfs__comm(const char *root, uint32_t pid, char *out, size_t outsz)
+{
+	char path[PATH_MAX], buf[64];
+	size_t len;
+	int e;
+
+	snprintf(path, sizeof(path), "%s/proc/%u/comm", root, pid);
+	e = read_file(path, buf, sizeof(buf) - 1, &len);
+	if (e)
+		return e;
+	while (len && buf[len - 1] == '\n')
+		len--;
+	buf[len] = '\0';
+	snprintf(out, outsz, "%s", buf);
+	return 0;
+}
+
 int procfs__cgroup_path(const char *root, uint32_t pid, char *out, size_t outsz)
 {
 	char path[PATH_MAX], buf[4096], *line;

@@ -37,6 +37,9 @@ int procfs__scan(const char *root, int (*fn)(const struct procfs_info *info, voi
 /* SHA-256 of the process's executable as 64 hex digits; works for deleted files. */
 int procfs__exe_sha256(const char *root, uint32_t pid, char out[65]);
 
+/* The process's current comm; out is left as it was on error. */
+int procfs__comm(const char *root, uint32_t pid, char *out, size_t outsz);
+
 /* The process's cgroup v2 path ("/system.slice/x.service"), from its "0::" line. */
 int procfs__cgroup_path(const char *root, uint32_t pid, char *out, size_t outsz);
 
