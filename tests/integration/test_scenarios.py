@@ -272,3 +272,63 @@ while time.monotonic() < end:
     finally:
         stop.set()
         srv.close()
+
+
+# --- names and suppression ------------------------------------------------------
+
+def test_dns_query_for_a_listed_pool_name_is_a_signal(sensor_factory, procs, tmp):
+    """The miner resolves its pool through a resolver in a network namespace of
+    the test's own: the query is captured on egress and matched to the list."""
+    names = os.path.join(tmp, "pools.txt")
+    with open(names, "w") as f:
+        f.write("pool.test\n")
+    s = sensor_factory(config=f"pool_names_file = {names}\n")
+    ns = f"mwtest{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
+                       check=True)
+        dns_file = os.path.join(tmp, "dns.port")
+        pool_file = os.path.join(tmp, "nspool.port")
+        inns = ["ip", "netns", "exec", ns]
+        procs.start_cmd(inns + [os.path.join(TOOLS, "dnsq"), "--serve", "--port", "53",
+                                "--port-file", dns_file, "--duration", "120"])
+        procs.start_cmd(inns + [os.path.join(TOOLS, "poolsim"), "--tls", "--port-file",
+                                pool_file, "--job-interval", "2", "--duration", "120",
+                                "--quiet"])
+        wait_for(lambda: os.path.exists(dns_file) and os.path.exists(pool_file), 10,
+                 what="the resolver and the pool in the namespace")
+        with open(pool_file) as f:
+            port = int(f.read())
+        m = procs.start_cmd(inns + [os.path.join(TOOLS, "minersim"), "--pool",
+                                    f"127.0.0.1:{port}", "--proto", "xmrig", "--tls",
+                                    "--sni", "api.example.net", "--resolve",
+                                    "xmr.pool.test", "--dns", "127.0.0.1:53", "--threads",
+                                    "2", "--duration", "90", "--submit-interval", "3"])
+        # `ip netns exec` execs the miner in place: same pid.
+        f = wait_for(lambda: [x for x in s.findings_for(m.pid) if "names" in x["unmapped"]],
+                     MINER_DEADLINE, what="a finding naming the pool from DNS")[0]
+        assert f["unmapped"]["names"] == {"pool_name": "xmr.pool.test", "seen_in": "dns"}
+        assert s.status()["counters"]["dns"] >= 1
+    finally:
+        procs.stop_all()
+        subprocess.run(["ip", "netns", "delete", ns], check=False)
+
+
+def test_suppressed_miner_writes_no_finding_but_shows_in_status(sensor_factory, procs, tmp):
+    rules = os.path.join(tmp, "suppress.conf")
+    with open(rules, "w") as f:
+        f.write(f"# lab box\npath {os.path.join(TOOLS, 'minersim')}\n")
+    s = sensor_factory(config=f"suppress_file = {rules}\n")
+    port = start_pool(procs, tmp)
+    p = procs.start("minersim", "--pool", f"127.0.0.1:{port}", "--proto", "stratum",
+                    "--threads", 1, "--duration", 60, "--submit-interval", 2)
+    pid = first_line_pid(procs, p)
+    st = wait_for(lambda: (lambda x: x if any(y["pid"] == pid for y in x["suppressed"])
+                           else None)(s.status()), MINER_DEADLINE,
+                  what="the miner listed as suppressed")
+    entry = [y for y in st["suppressed"] if y["pid"] == pid][0]
+    assert entry["suppressed_by"].startswith("path ")
+    assert entry["severity_id"] >= 3
+    assert s.findings_for(pid) == []
+    assert not any(y["pid"] == pid for y in st["findings"])

@@ -101,6 +101,10 @@ def login_ns(p):
             return int(line.split("=")[1])
 
 
+def dur(ms):
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
 def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -109,7 +113,8 @@ def med(xs):
 SCENARIOS = [
     ("plaintext Stratum v1", "login", 5, "stratum", False, 2, ()),
     ("plaintext XMRig", "login", 5, "xmrig", False, 2, ()),
-    ("XMRig over TLS (behaviour only)", "start", 60, "xmrig", True, 2, ()),
+    ("XMRig over TLS (behaviour only)", "start", 60, "xmrig", True, 2,
+     ("--sni", "api.example.net")),
     ("Stratum over TLS to a listed pool name", "start", 60, "stratum", True, 2,
      ("--sni", "eu.pool.test")),
     ("disguised binary from /tmp, deleted", "login", 5, "xmrig", False, 2,
@@ -280,9 +285,8 @@ def main():
     ]
     for name, budget, lat, n in det:
         if lat:
-            lines.append(f"| {name} | {med(lat) / 1000:.1f} s | "
-                         f"{min(lat) / 1000:.1f}-{max(lat) / 1000:.1f} s | {len(lat)}/{n} | "
-                         f"{budget} |")
+            lines.append(f"| {name} | {dur(med(lat))} | {dur(min(lat))} to {dur(max(lat))} | "
+                         f"{len(lat)}/{n} | {budget} |")
         else:
             lines.append(f"| {name} | not detected | | 0/{n} | {budget} |")
     lines += [

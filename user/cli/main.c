@@ -172,21 +172,32 @@ static json_object *get(json_object *o, const char *key)
 	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
-static void print_findings(json_object *arr)
+static void print_list(const char *title, json_object *arr)
 {
 	size_t n = arr ? json_object_array_length(arr) : 0;
-	char b1[128], b2[1024], b3[64];
+	char b1[128], b2[2048], b3[320];
 
-	printf("findings: %zu open\n", n);
+	printf("%s: %zu\n", title, n);
 	for (size_t i = 0; i < n; i++) {
 		json_object *f = json_object_array_get_idx(arr, i);
 
-		printf("  severity %lld  confidence %lld  pid %lld  %s  [%s]\n",
+		printf("  severity %lld  confidence %lld  score %lld  pid %lld  %s",
 		       (long long)num(f, "severity_id"), (long long)num(f, "confidence_score"),
-		       (long long)num(f, "pid"), safe(f, "name", b1, sizeof(b1)),
-		       safe(f, "uid", b3, sizeof(b3)));
-		printf("    %s\n", safe(f, "why", b2, sizeof(b2)));
+		       (long long)num(f, "score"), (long long)num(f, "pid"),
+		       safe(f, "name", b1, sizeof(b1)));
+		if (get(f, "uid"))
+			printf("  [%s]", safe(f, "uid", b3, sizeof(b3)));
+		if (get(f, "suppressed_by"))
+			printf("  suppressed by \"%s\"", safe(f, "suppressed_by", b3, sizeof(b3)));
+		printf("\n    %s\n", safe(f, "why", b2, sizeof(b2)));
 	}
+}
+
+static void print_findings(json_object *reply)
+{
+	print_list("open findings", get(reply, "findings"));
+	print_list("suppressed", get(reply, "suppressed"));
+	print_list("suspects below Medium", get(reply, "suspects"));
 }
 
 static void print_status(json_object *st)
@@ -217,10 +228,10 @@ static void print_status(json_object *st)
 			printf(": %s", safe(p, "error", b3, sizeof(b3)));
 		printf("\n");
 	}
-	printf("events: exec %lld, exit %lld, connect %lld, close %lld, payload %lld, "
+	printf("events: exec %lld, exit %lld, connect %lld, close %lld, payload %lld, dns %lld, "
 	       "cpu samples %lld\n",
 	       (long long)num(c, "exec"), (long long)num(c, "exit"), (long long)num(c, "connect"),
-	       (long long)num(c, "close"), (long long)num(c, "payload"),
+	       (long long)num(c, "close"), (long long)num(c, "payload"), (long long)num(c, "dns"),
 	       (long long)num(c, "cpu_samples"));
 	printf("lost: %lld (ring buffer exec %lld, connect %lld, payload %lld; maps full: conn "
 	       "%lld, cpu %lld)\n",
@@ -237,7 +248,7 @@ static void print_status(json_object *st)
 	printf("output: %s: %s, %lld written, %lld pending\n", safe(out, "path", b1, sizeof(b1)),
 	       safe(out, "state", b2, sizeof(b2)), (long long)num(out, "written"),
 	       (long long)num(out, "pending"));
-	print_findings(get(st, "findings"));
+	print_findings(st);
 }
 
 static void usage(FILE *f)
@@ -317,7 +328,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(cmd, "status"))
 			print_status(reply);
 		else
-			print_findings(get(reply, "findings"));
+			print_findings(reply);
 	}
 	json_object_put(reply);
 	return rc;

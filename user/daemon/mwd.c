@@ -265,7 +265,7 @@ static int setup(struct mwd *m)
 	dopt.host_root = m->cfg.host_root;
 	dopt.miner_names = m->cfg.miner_names;
 	dopt.pool_ports = m->cfg.pool_ports;
-	dopt.npool_ports = m->cfg.npool_ports;
+	dopt.npool_ports = &m->cfg.npool_ports;
 	dopt.host = &m->host;
 	dopt.instance_missing = m->instance_missing;
 	dopt.conns_map_fd = loader__conns_fd(m->loader);

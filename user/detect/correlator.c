@@ -175,9 +175,10 @@ void correlator__judge(const struct detect_cfg *cfg, const struct signals *s, st
 		append(v->why, sizeof(v->why), " behaves like a miner (score %d).", v->score);
 	if (v->cpu_saturated && s->cpu_cores >= cfg->cpu_busy_cores)
 		append(v->why, sizeof(v->why),
-		       " It kept %.2f CPU cores busy on average over the last %u s (%u threads "
-		       "on CPU).",
-		       s->cpu_cores, cfg->cpu_window_s, s->busy_threads);
+		       " It kept %.2f CPU cores busy on average over the last %u s (%u of %u "
+		       "threads on CPU).",
+		       s->cpu_cores, cfg->cpu_window_s, s->busy_threads,
+		       s->threads > s->busy_threads ? s->threads : s->busy_threads);
 	else if (v->cpu_saturated)
 		append(v->why, sizeof(v->why),
 		       " Its container kept %.2f CPU cores busy over the last %u s.",
@@ -198,6 +199,9 @@ void correlator__judge(const struct detect_cfg *cfg, const struct signals *s, st
 		       (unsigned long long)s->conn_pushes);
 		if (s->push_interval_s > 0)
 			append(v->why, sizeof(v->why), " every %.0f s", s->push_interval_s);
+		if (s->submit_interval_s > 0)
+			append(v->why, sizeof(v->why), ", the client sending on its own every %.0f s",
+			       s->submit_interval_s);
 		append(v->why, sizeof(v->why), "%s.",
 		       v->pool_like_conn ? ": long-lived, small and low-rate, like a pool" : "");
 		if (s->pool_port)

@@ -61,6 +61,7 @@ struct signals {
 	double cpu_cores;          /* average over cpu_window_s */
 	uint32_t cpu_seconds;      /* seconds of history behind the average */
 	uint32_t busy_threads;
+	uint32_t threads;          /* threads of the process, 0 if unknown */
 	double steady_cores;       /* average over cpu_steady_s */
 	double steady_cv;          /* its coefficient of variation */
 	uint32_t steady_seconds;
@@ -85,6 +86,7 @@ struct signals {
 	uint64_t conn_pushes;      /* unprompted messages from the server */
 	uint64_t conn_client_unprompted;
 	double push_interval_s;    /* mean interval between pushes, 0 if < 2 */
+	double submit_interval_s;  /* mean interval between unprompted client messages */
 	uint32_t nconns;
 
 	/* Names and exec */

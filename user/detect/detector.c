@@ -274,7 +274,7 @@ static void refresh_flows(struct detector *d, struct conn *c)
 
 static bool is_pool_port(const struct detector *d, uint16_t port)
 {
-	size_t lo = 0, hi = d->o.npool_ports;
+	size_t lo = 0, hi = *d->o.npool_ports;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -287,6 +287,15 @@ static bool is_pool_port(const struct detector *d, uint16_t port)
 			hi = mid;
 	}
 	return false;
+}
+
+/* Mean seconds between a direction's unprompted messages, 0 with fewer than 2. */
+static double mean_interval(const struct mw_flow *f)
+{
+	if (f->unprompted < 2 || f->last_unprompted_ns <= f->first_unprompted_ns)
+		return 0;
+	return (double)(f->last_unprompted_ns - f->first_unprompted_ns) / 1e9 /
+	       (double)(f->unprompted - 1);
 }
 
 static void conn_signals(struct detector *d, const struct conn *c, struct signals *s)
@@ -306,9 +315,8 @@ static void conn_signals(struct detector *d, const struct conn *c, struct signal
 	s->conn_msgs_in = in->messages;
 	s->conn_pushes = in->unprompted;
 	s->conn_client_unprompted = out->unprompted;
-	s->push_interval_s = in->unprompted >= 2 ?
-		(double)(in->last_unprompted_ns - in->first_unprompted_ns) / 1e9 /
-			(double)(in->unprompted - 1) : 0;
+	s->push_interval_s = mean_interval(in);
+	s->submit_interval_s = mean_interval(out);
 }
 
 /* How much a connection looks like a pool: pool-like, then pushes, then age. */
@@ -339,6 +347,7 @@ static void gather(struct detector *d, struct proc *p, struct signals *s)
 	s->pid = p->pid;
 	s->cpu_cores = proc__cpu_avg(p, cfg->cpu_window_s, &s->cpu_seconds);
 	s->busy_threads = p->busy_threads;
+	s->threads = procfs__threads(d->o.host_root, p->pid);
 	proc__cpu_steadiness(p, cfg->cpu_steady_s, &s->steady_cores, &s->steady_cv,
 			     &s->steady_seconds);
 	if (p->cgroup_id > 1)

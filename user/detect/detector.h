@@ -33,8 +33,8 @@ struct detector_opts {
 	const char *instance_missing;  /* why findings carry no cloud context */
 	int conns_map_fd;              /* to refresh traffic counters */
 	const char *miner_names;       /* comma-separated */
-	const uint16_t *pool_ports;    /* sorted */
-	size_t npool_ports;
+	const uint16_t *pool_ports;    /* sorted; both may change on reload */
+	const size_t *npool_ports;
 };
 
 struct detector;

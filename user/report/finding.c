@@ -159,6 +159,8 @@ static json_object *unmapped(const struct finding_in *in)
 	add_ratio(cpu, "cores", s->cpu_cores);
 	add_int(cpu, "window_seconds", s->cpu_seconds);
 	add_int(cpu, "busy_threads", s->busy_threads);
+	if (s->threads)
+		add_int(cpu, "threads", s->threads);
 	add_bool(cpu, "saturated", v->cpu_saturated);
 	add_bool(cpu, "steady", v->cpu_steady);
 	add_ratio(cpu, "steady_cores", s->steady_cores);
@@ -184,6 +186,12 @@ static json_object *unmapped(const struct finding_in *in)
 		add_int(conn, "client_unprompted", (int64_t)s->conn_client_unprompted);
 		if (s->push_interval_s > 0)
 			add_ratio(conn, "push_interval_seconds", s->push_interval_s);
+		if (s->submit_interval_s > 0)
+			add_ratio(conn, "client_interval_seconds", s->submit_interval_s);
+		add_int(conn, "average_message_bytes_out",
+			s->conn_msgs_out ? (int64_t)(s->conn_bytes_out / s->conn_msgs_out) : 0);
+		add_int(conn, "average_message_bytes_in",
+			s->conn_msgs_in ? (int64_t)(s->conn_bytes_in / s->conn_msgs_in) : 0);
 		add_bool(conn, "pool_like", v->pool_like_conn);
 		add_bool(conn, "pool_port", s->pool_port);
 		add_int(conn, "open_connections", s->nconns);

@@ -207,6 +207,19 @@ out:
 	return e;
 }
 
+uint32_t procfs__threads(const char *root, uint32_t pid)
+{
+	char path[PATH_MAX], buf[2048], *t;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/proc/%u/status", root, pid);
+	if (read_file(path, buf, sizeof(buf) - 1, &len))
+		return 0;
+	buf[len] = '\0';
+	t = strstr(buf, "\nThreads:");
+	return t ? (uint32_t)strtoul(t + 9, NULL, 10) : 0;
+}
+
 int procfs__comm(const char *root, uint32_t pid, char *out, size_t outsz)
 {
 	char path[PATH_MAX], buf[64];

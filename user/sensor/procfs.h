@@ -37,6 +37,9 @@ int procfs__scan(const char *root, int (*fn)(const struct procfs_info *info, voi
 /* SHA-256 of the process's executable as 64 hex digits; works for deleted files. */
 int procfs__exe_sha256(const char *root, uint32_t pid, char out[65]);
 
+/* Number of threads of the process, 0 when unreadable. */
+uint32_t procfs__threads(const char *root, uint32_t pid);
+
 /* The process's current comm; out is left as it was on error. */
 int procfs__comm(const char *root, uint32_t pid, char *out, size_t outsz);
 
