@@ -259,7 +259,6 @@ static void build_input(struct fixture *f)
 	f->in.cgroup_id = 7777;
 	snprintf(f->in.peers[0].ip, sizeof(f->in.peers[0].ip), "203.0.113.7");
 	f->in.peers[0].port = 3333;
-	f->in.peers[0].protocol = "stratum-v1";
 	snprintf(f->in.peers[1].ip, sizeof(f->in.peers[1].ip), "2001:db8::7");
 	f->in.peers[1].port = 443;
 	f->in.npeers = 2;

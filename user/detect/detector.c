@@ -2,11 +2,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -138,22 +138,15 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 {
 	struct proc *p = f->p;
 	struct finding_in in = { 0 };
-	struct procfs_info *parent = NULL;
-	char user[64], *line;
-	bool have_user;
+	char user[64], parent[PROC_COMM_LEN], *line;
+	bool have_user, have_parent;
 
 	if (f->suppressed_by)
 		return;
 	if (!f->have_sha && act == FINDING_CREATE)
 		f->have_sha = procfs__exe_sha256(d->o.host_root, p->pid, f->sha256) == 0;
 	have_user = procfs__user_name(d->o.host_root, p->uid, user, sizeof(user)) == 0;
-	if (p->ppid) {
-		parent = malloc(sizeof(*parent));
-		if (parent && procfs__read(d->o.host_root, p->ppid, parent)) {
-			free(parent);
-			parent = NULL;
-		}
-	}
+	have_parent = p->ppid && procfs__comm(d->o.host_root, p->ppid, parent, sizeof(parent)) == 0;
 
 	in.activity = act;
 	in.uid = f->uid;
@@ -177,7 +170,7 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 	in.user_uid = p->uid;
 	in.user_name = have_user ? user : NULL;
 	in.ppid = p->ppid;
-	in.parent_comm = parent ? parent->comm : NULL;
+	in.parent_comm = have_parent ? parent : NULL;
 	in.cgroup_id = p->cgroup_id;
 	for (uint32_t i = 0; i < p->npeers && in.npeers < FINDING_MAX_PEERS; i++) {
 		struct finding_peer *fp = &in.peers[in.npeers++];
@@ -185,10 +178,8 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 		inet_ntop(p->peers[i].family == 2 ? AF_INET : AF_INET6, p->peers[i].addr, fp->ip,
 			  sizeof(fp->ip));
 		fp->port = p->peers[i].port;
-		fp->protocol = p->peers[i].proto.kind ? proto__name(p->peers[i].proto.kind) : NULL;
 	}
 	line = finding__build(&in);
-	free(parent);
 	if (!line) {
 		d->st.build_failures++;
 		return;

@@ -18,7 +18,6 @@ enum finding_activity { FINDING_CREATE = 1, FINDING_UPDATE = 2, FINDING_CLOSE = 
 struct finding_peer {
 	char ip[46];
 	uint16_t port;
-	const char *protocol;  /* recognised protocol name, or NULL */
 };
 
 struct finding_in {
