@@ -60,8 +60,11 @@ DAEMON_OBJS := $(LIB_OBJS) $(OUT)/obj/user/daemon/main.o
 CLI_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard user/cli/*.c) $(COMMON_SRCS))
 
 # Load generators and simulators (plain C); hookcost also carries BPF.
+# tools/common is the library they share, compiled into each of them.
 TOOLS := poolsim minersim cpuburn tcprelay apipoll heartbeat bulkserve dnsq
 TOOL_BINS := $(addprefix $(OUT)/tools/,$(TOOLS))
+TOOL_COMMON_SRCS := $(wildcard tools/common/*.c)
+TOOL_COMMON_HDRS := $(wildcard tools/common/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
@@ -114,9 +117,9 @@ $(OUT)/tools/hookcost: tools/hookcost/hookcost.c $(OUT)/tools/hookcost.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUT)/tools $< $(BPF_LIBS) -o $@
 
-$(OUT)/tools/%: tools/%/*.c | $(OUT)/tools
+$(OUT)/tools/%: tools/%/*.c $(TOOL_COMMON_SRCS) $(TOOL_COMMON_HDRS) | $(OUT)/tools
 	$(call msg,CC,$@)
-	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(filter %.c,$^) \
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Itools/common $(filter %.c,$^) \
 		-o $@ -lpthread -ljson-c -lssl -lcrypto
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUT)/tests

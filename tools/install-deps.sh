@@ -5,7 +5,7 @@
 set -eu
 
 have_all() {
-	for c in clang bpftool pkg-config cc make; do
+	for c in clang bpftool pkg-config cc make ip; do
 		command -v "$c" >/dev/null 2>&1 || return 1
 	done
 	for p in libbpf libelf zlib json-c inih libssl libcrypto cmocka; do

@@ -12,44 +12,20 @@
 #include "names.h"
 #include "testutil.h"
 
-struct fixture {
-	char dir[PATH_MAX];
-	char path[PATH_MAX];
-	char err[512];
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || tu_mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	tu_path(f->path, "%s/pool-names.txt", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	tu_rmtree(f->dir);
-	free(f);
-	return 0;
+	return tu_file_setup(state, "pool-names.txt");
 }
 
 /* Writes text to the fixture's file and loads it; the error text is in f->err. */
-static int load(struct fixture *f, const char *text, struct name_list **ret)
+static int load(struct tu_file_fixture *f, const char *text, struct name_list **ret)
 {
-	assert_int_equal(tu_write_str(f->path, text), 0);
-	memset(f->err, 0, sizeof(f->err));
+	assert_int_equal(tu_file_put(f, text), 0);
 	*ret = NULL;
 	return names__load(f->path, ret, f->err, sizeof(f->err));
 }
 
-static struct name_list *load_ok(struct fixture *f, const char *text)
+static struct name_list *load_ok(struct tu_file_fixture *f, const char *text)
 {
 	struct name_list *l;
 	int e = load(f, text, &l);
@@ -89,7 +65,7 @@ static const char list_text[] =
 
 static void test_load(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct name_list *l = load_ok(f, list_text);
 
 	assert_int_equal(names__count(l), 6);
@@ -106,7 +82,7 @@ static void test_load(void **state)
 
 static void test_match(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct name_list *l = load_ok(f, list_text);
 
 	/* Exact, any case. */
@@ -139,7 +115,7 @@ static void test_match(void **state)
 /* A listed name written in its fully qualified form still matches. */
 static void test_listed_with_trailing_dot(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct name_list *l = load_ok(f, "pool.test.\n");
 
 	expect_match(l, "pool.test", "pool.test");
@@ -148,7 +124,7 @@ static void test_listed_with_trailing_dot(void **state)
 	names__free(l);
 }
 
-static void expect_error(struct fixture *f, const char *text, const char *where,
+static void expect_error(struct tu_file_fixture *f, const char *text, const char *where,
 			 const char *what)
 {
 	struct name_list *l;
@@ -170,7 +146,7 @@ static void expect_error(struct fixture *f, const char *text, const char *where,
 
 static void test_invalid_lines(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	char where[PATH_MAX + 16];
 
 	expect_error(f, "pool.test\npoo!l\n", tu_path(where, "%s:2:", f->path), "poo!l");
@@ -199,7 +175,7 @@ static void test_invalid_lines(void **state)
 /* A comment longer than the line buffer is still one comment. */
 static void test_long_comment(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	char text[2200];
 	struct name_list *l;
 
@@ -223,7 +199,7 @@ static void test_long_comment(void **state)
 
 static void test_null_and_empty(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct name_list *l = NULL;
 
 	assert_int_equal(names__load(NULL, &l, f->err, sizeof(f->err)), 0);
@@ -251,7 +227,7 @@ static void test_null_and_empty(void **state)
 
 static void test_missing_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct name_list *l = NULL;
 	char path[PATH_MAX];
 
@@ -273,7 +249,7 @@ static void test_missing_file(void **state)
 /* Many names: all kept, and the last one still matches. */
 static void test_many(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	size_t cap = 5000 * 24, off = 0;
 	char *text = malloc(cap);
 	struct name_list *l;
@@ -294,7 +270,7 @@ static void test_many(void **state)
 static void test_shipped_list(void **state)
 {
 	static const char *const roots[] = { "deploy", "../deploy", "../../deploy" };
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct name_list *l = NULL;
 	char path[PATH_MAX];
 	size_t i;
@@ -320,15 +296,16 @@ static void test_shipped_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_match, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_listed_with_trailing_dot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_comment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_null_and_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_match, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_listed_with_trailing_dot, setup,
+						tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_lines, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_long_comment, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_null_and_empty, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_many, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_shipped_list, setup, tu_file_teardown),
 	};
 
 	return cmocka_run_group_tests_name("names", tests, NULL, NULL);

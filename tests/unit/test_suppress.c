@@ -17,43 +17,19 @@
 #define SHA_A_UPPER "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
 #define SHA_B "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-struct fixture {
-	char dir[PATH_MAX];
-	char path[PATH_MAX];
-	char err[512];
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || tu_mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	tu_path(f->path, "%s/suppress.conf", f->dir);
-	*state = f;
-	return 0;
+	return tu_file_setup(state, "suppress.conf");
 }
 
-static int teardown(void **state)
+static int load(struct tu_file_fixture *f, const char *text, struct suppress_list **ret)
 {
-	struct fixture *f = *state;
-
-	tu_rmtree(f->dir);
-	free(f);
-	return 0;
-}
-
-static int load(struct fixture *f, const char *text, struct suppress_list **ret)
-{
-	assert_int_equal(tu_write_str(f->path, text), 0);
-	memset(f->err, 0, sizeof(f->err));
+	assert_int_equal(tu_file_put(f, text), 0);
 	*ret = NULL;
 	return suppress__load(f->path, ret, f->err, sizeof(f->err));
 }
 
-static struct suppress_list *load_ok(struct fixture *f, const char *text)
+static struct suppress_list *load_ok(struct tu_file_fixture *f, const char *text)
 {
 	struct suppress_list *l;
 	int e = load(f, text, &l);
@@ -91,7 +67,7 @@ static void expect(const struct suppress_list *l, const char *sha, const char *e
 
 static void test_each_kind(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	static const char text[] = "# known good\n"
 				   "\n"
 				   "sha256 " SHA_A "\n"
@@ -118,7 +94,7 @@ static void test_each_kind(void **state)
 
 static void test_sha256_case(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct suppress_list *l = load_ok(f, "sha256 " SHA_A_UPPER "\n");
 
 	/* Lower-cased when loaded; the subject may be either case. */
@@ -135,7 +111,7 @@ static void test_sha256_case(void **state)
 
 static void test_cgroup_prefix(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct suppress_list *l = load_ok(f, "cgroup /system.slice\n");
 
 	expect(l, NULL, "/x", NULL, "/system.slice", "cgroup /system.slice");
@@ -166,7 +142,7 @@ static void test_cgroup_prefix(void **state)
 
 static void test_path_exact(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct suppress_list *l = load_ok(f, "path /usr/bin/x\n");
 
 	expect(l, NULL, "/usr/bin/x", NULL, NULL, "path /usr/bin/x");
@@ -184,7 +160,7 @@ static void test_path_exact(void **state)
 
 static void test_image(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct suppress_list *l = load_ok(f, "image registry.test/render:1.2\n");
 
 	expect(l, NULL, "/usr/bin/x", "registry.test/render:1.2", NULL,
@@ -198,7 +174,8 @@ static void test_image(void **state)
 	suppress__free(l);
 }
 
-static void expect_error(struct fixture *f, const char *text, unsigned line, const char *what)
+static void expect_error(struct tu_file_fixture *f, const char *text, unsigned line,
+			 const char *what)
 {
 	struct suppress_list *l;
 	char where[PATH_MAX + 16];
@@ -222,7 +199,7 @@ static void expect_error(struct fixture *f, const char *text, unsigned line, con
 
 static void test_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 
 	expect_error(f, "# c\npath /usr/bin/x\nhash " SHA_A "\n", 3, "unknown rule \"hash\"");
 	expect_error(f, "Path /usr/bin/x\n", 1, "unknown rule");
@@ -249,7 +226,7 @@ static void test_errors(void **state)
 /* A keyword alone on its line (with its newline) is a rule without a value. */
 static void test_missing_value(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 
 	expect_error(f, "path\n", 1, "path needs a value");
 	expect_error(f, "path /x\nsha256\r\n", 2, "sha256 needs a value");
@@ -258,7 +235,7 @@ static void test_missing_value(void **state)
 
 static void test_null_and_empty(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct suppress_list *l = NULL;
 
 	assert_int_equal(suppress__load(NULL, &l, f->err, sizeof(f->err)), 0);
@@ -281,7 +258,7 @@ static void test_null_and_empty(void **state)
 
 static void test_missing_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct suppress_list *l = NULL;
 	char path[PATH_MAX];
 
@@ -299,7 +276,7 @@ static void test_missing_file(void **state)
  */
 static void test_many_rules(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	size_t cap = 1000 * 64, off = 0;
 	char *text = malloc(cap), want[64], exe[64];
 	struct suppress_list *l;
@@ -324,7 +301,7 @@ static void test_many_rules(void **state)
 /* A comment longer than the line buffer is one comment, not a rule after it. */
 static void test_long_comment(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	char text[3000];
 	struct suppress_list *l;
 
@@ -343,7 +320,7 @@ static void test_long_comment(void **state)
  */
 static void test_path_with_space(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct suppress_list *l;
 
 	if (load(f, "path /opt/Vendor Agent/bin/agent\n", &l))
@@ -358,7 +335,7 @@ static void test_path_with_space(void **state)
 static void test_shipped_file(void **state)
 {
 	static const char *const roots[] = { "deploy", "../deploy", "../../deploy" };
-	struct fixture *f = *state;
+	struct tu_file_fixture *f = *state;
 	struct suppress_list *l = NULL;
 	char path[PATH_MAX];
 	size_t i;
@@ -379,19 +356,19 @@ static void test_shipped_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_each_kind, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sha256_case, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cgroup_prefix, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_path_exact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_image, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_value, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_null_and_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_comment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_path_with_space, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_each_kind, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_sha256_case, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_cgroup_prefix, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_path_exact, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_image, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_value, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_null_and_empty, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_many_rules, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_long_comment, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_path_with_space, setup, tu_file_teardown),
+		cmocka_unit_test_setup_teardown(test_shipped_file, setup, tu_file_teardown),
 	};
 
 	return cmocka_run_group_tests_name("suppress", tests, NULL, NULL);

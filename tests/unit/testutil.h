@@ -148,6 +148,43 @@ static inline int tu_rmtree(const char *dir)
 	return nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
 }
 
+/* A scratch directory holding the one file a test writes and then loads. */
+struct tu_file_fixture {
+	char dir[PATH_MAX];
+	char path[PATH_MAX];	/* dir/name */
+	char err[512];		/* the error text of the loader under test */
+};
+
+/* cmocka setup: *state becomes a tu_file_fixture whose file is called @name. */
+static inline int tu_file_setup(void **state, const char *name)
+{
+	struct tu_file_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || tu_mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	tu_path(f->path, "%s/%s", f->dir, name);
+	*state = f;
+	return 0;
+}
+
+static inline int tu_file_teardown(void **state)
+{
+	struct tu_file_fixture *f = *state;
+
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Writes text to the fixture's file and clears its error text; 0 or -errno. */
+static inline int tu_file_put(struct tu_file_fixture *f, const char *text)
+{
+	memset(f->err, 0, sizeof(f->err));
+	return tu_write_str(f->path, text);
+}
+
 static inline bool tu_is_dir(const char *path)
 {
 	struct stat st;

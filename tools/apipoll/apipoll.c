@@ -9,18 +9,11 @@
  * ("GET /task" every few seconds), like a render farm or CI agent asking a
  * coordinator for work. A sensor must not call this a miner.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,8 +21,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "toolnet.h"
+#include "toolutil.h"
 
 #define MAX_CLIENTS	64
 #define MAX_THREADS	1024
@@ -54,7 +49,6 @@ static struct {
 	unsigned int threads;
 	double interval;
 	double duration;
-	bool quiet;
 } opt = {
 	.bind_addr = "127.0.0.1",
 	.path = "/task",
@@ -63,119 +57,9 @@ static struct {
 	.duration = 60.0,
 };
 
-static volatile sig_atomic_t stop_signal;
-static int stop_flag;
-static sigset_t waitmask;
-
-static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logmsg(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (opt.quiet)
-		return;
-	va_start(ap, fmt);
-	flockfile(stderr);
-	fputs("apipoll: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
-	va_end(ap);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("apipoll: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-/*
- * SIGINT/SIGTERM stay blocked everywhere and are let in only inside
- * ppoll(..., &waitmask), so no thread can miss a stop between check and wait.
- */
-static void setup_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t block;
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGTERM);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-/* poll() one fd (or just sleep with fd < 0) for at most @secs; signals wake it. */
-static int wait_fd(int fd, short events, double secs)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	struct timespec ts;
-	int n;
-
-	if (secs < 0)
-		secs = 0;
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - ts.tv_sec) * 1e9);
-	n = ppoll(&p, fd >= 0 ? 1 : 0, &ts, &waitmask);
-	if (n < 0 && errno != EINTR)
-		die("ppoll: %s", strerror(errno));
-	return n > 0 ? p.revents : 0;
-}
+const char tool_name[] = "apipoll";
 
 /* ---- addresses (loopback literals only, never the resolver) ----------- */
-
-static int set_loopback(const char *host, unsigned int port, struct sockaddr_storage *ss,
-			socklen_t *sl)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!strcmp(host, "localhost"))
-		host = "127.0.0.1";
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*sl = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*sl = sizeof(*sin6);
-		return 0;
-	}
-	return -1;
-}
 
 /* [http://]HOST:PORT[/path], HOST a loopback literal or localhost. */
 static void parse_url(const char *arg)
@@ -217,9 +101,7 @@ static void parse_url(const char *arg)
 	port = strtol(portbuf, &end, 10);
 	if (errno || *end || port < 1 || port > 65535)
 		die("invalid port in --url '%s'", arg);
-	if (set_loopback(host, port, &opt.url, &opt.url_len) < 0)
-		die("refusing --url host '%s': only loopback (127.0.0.0/8, ::1, localhost) "
-		    "is allowed", host);
+	endpoint_addr("--url", host, port, &opt.url, &opt.url_len);
 	if (slash) {
 		if (strlen(slash) >= sizeof(opt.path) || strpbrk(slash, " \r\n"))
 			die("invalid path in --url '%s'", arg);
@@ -227,50 +109,6 @@ static void parse_url(const char *arg)
 	}
 	snprintf(opt.host, sizeof(opt.host), "%.*s", (int)(port_str - p + plen), p);
 	opt.have_url = true;
-}
-
-static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		snprintf(buf, len, "%s:%u", addr, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		snprintf(buf, len, "[%s]:%u", addr, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
-
-static unsigned int sock_port(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)ss)->sin6_port) :
-					   ntohs(((struct sockaddr_in *)ss)->sin_port);
-}
-
-/* Written via rename so a polling test never reads a half-written number. */
-static void write_port_file(const char *path, unsigned int port)
-{
-	char *tmp;
-	FILE *f;
-
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		die("out of memory");
-	f = fopen(tmp, "w");
-	if (!f)
-		die("cannot create %s: %s", tmp, strerror(errno));
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		die("cannot write %s: %s", path, strerror(errno));
-	}
-	free(tmp);
 }
 
 /* ---- server ------------------------------------------------------------ */
@@ -341,25 +179,6 @@ static int respond(struct client *c, int code, const char *reason, const char *b
 	return 0;
 }
 
-static const char *header_value(const char *hdrs, const char *name)
-{
-	size_t nlen = strlen(name);
-	const char *line = hdrs;
-
-	while (line && *line) {
-		if (!strncasecmp(line, name, nlen) && line[nlen] == ':') {
-			line += nlen + 1;
-			while (*line == ' ' || *line == '\t')
-				line++;
-			return line;
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return NULL;
-}
-
 /* Handles one complete header block (NUL-terminated). -1 closes the client. */
 static int handle_request(struct client *c, char *req)
 {
@@ -404,25 +223,6 @@ static int handle_request(struct client *c, char *req)
 		 "\"max_iter\":%d,\"lease_s\":30}",
 		 task_seq, task_seq % 16, (task_seq / 16) % 16, TILE, MAX_ITER);
 	return respond(c, 200, "OK", body);
-}
-
-static char *find_hdr_end(char *buf, size_t len, size_t *hdr_len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (buf[i + 1] == '\n') {
-			*hdr_len = i + 2;
-			return buf + i;
-		}
-		if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') {
-			*hdr_len = i + 3;
-			return buf + i;
-		}
-	}
-	return NULL;
 }
 
 static void client_read(struct client *c)
@@ -492,35 +292,6 @@ static void client_flush(struct client *c)
 		client_close(c, "Connection: close");
 }
 
-static int open_listener(unsigned int *port_out, char *addr_out, size_t addr_len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, one = 1;
-
-	if (set_loopback(opt.bind_addr, opt.port, &ss, &sl) < 0)
-		die("refusing --bind %s: only loopback (127.0.0.0/8, ::1, localhost) is allowed",
-		    opt.bind_addr);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket: %s", strerror(errno));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		die("SO_REUSEADDR: %s", strerror(errno));
-	if (ss.ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		die("IPV6_V6ONLY: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		die("bind %s port %u: %s", opt.bind_addr, opt.port, strerror(errno));
-	if (listen(fd, 128) < 0)
-		die("listen: %s", strerror(errno));
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		die("getsockname: %s", strerror(errno));
-	format_addr(&ss, addr_out, addr_len);
-	*port_out = sock_port(&ss);
-	return fd;
-}
-
 static void accept_clients(int lfd)
 {
 	int n;
@@ -554,7 +325,7 @@ static int run_server(void)
 {
 	struct pollfd pfds[MAX_CLIENTS + 1];
 	int map[MAX_CLIENTS + 1];
-	char addr[INET6_ADDRSTRLEN + 8];
+	char addr[ADDR_STRLEN];
 	double start = now_mono(), deadline = start + opt.duration;
 	unsigned int port;
 	int lfd, i;
@@ -564,14 +335,10 @@ static int run_server(void)
 		die("out of memory");
 	for (i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;
-	lfd = open_listener(&port, addr, sizeof(addr));
-	printf("listening %s\n", addr);
-	fflush(stdout);
-	if (opt.port_file)
-		write_port_file(opt.port_file, port);
+	lfd = open_listener(opt.bind_addr, opt.port, SOCK_STREAM, addr, sizeof(addr), &port);
+	announce_listener(addr, port, opt.port_file);
 
 	while (!stop_signal) {
-		struct timespec ts;
 		double wait = deadline - now_mono();
 		int nfds = 0, n;
 
@@ -590,14 +357,9 @@ static int run_server(void)
 			pfds[nfds].events = c->out_len ? POLLOUT : POLLIN;
 			map[nfds++] = i;
 		}
-		ts.tv_sec = (time_t)wait;
-		ts.tv_nsec = (long)((wait - ts.tv_sec) * 1e9);
-		n = ppoll(pfds, nfds, &ts, &waitmask);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("ppoll: %s", strerror(errno));
-		}
+		n = poll_wait(pfds, nfds, wait);
+		if (n < 0)
+			continue;
 		for (i = 1; i < nfds; i++) {
 			struct client *c = &clients[map[i]];
 
@@ -611,8 +373,7 @@ static int run_server(void)
 		if (pfds[0].revents & POLLIN)
 			accept_clients(lfd);
 	}
-	if (stop_signal)
-		logmsg("stopping on signal %d", (int)stop_signal);
+	log_stop_signal();
 	for (i = 0; i < MAX_CLIENTS; i++)
 		client_close(&clients[i], "exiting");
 	logmsg("summary elapsed=%.1fs connections=%lu requests=%lu tasks=%lu", now_mono() - start,
@@ -630,11 +391,6 @@ struct worker {
 	uint64_t tiles;		/* read by main, atomic */
 	uint64_t iters;		/* read by main, atomic */
 } __attribute__((aligned(64)));
-
-static bool stopping(void)
-{
-	return __atomic_load_n(&stop_flag, __ATOMIC_RELAXED);
-}
 
 /* Escape-time iterations over one TILE x TILE tile of the Mandelbrot set. */
 static uint64_t render_tile(unsigned int tx, unsigned int ty, double zoom)
@@ -678,39 +434,6 @@ static void *worker_main(void *arg)
 }
 
 /* ---- client: HTTP polling ------------------------------------------------ */
-
-static int connect_url(void)
-{
-	double deadline = now_mono() + CONNECT_TIMEOUT;
-	int fd, one = 1, err = 0;
-	socklen_t elen = sizeof(err);
-
-	fd = socket(opt.url.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&opt.url, opt.url_len) == 0)
-		return fd;
-	if (errno != EINPROGRESS)
-		goto fail;
-	while (!stop_signal && now_mono() < deadline) {
-		if (!wait_fd(fd, POLLOUT, deadline - now_mono()))
-			continue;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-			goto fail;
-		if (err) {
-			errno = err;
-			goto fail;
-		}
-		return fd;
-	}
-	errno = ETIMEDOUT;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
-}
 
 static int send_all(int fd, const char *buf, size_t len, double deadline)
 {
@@ -847,19 +570,11 @@ static int run_client(void)
 		bool keep = true;
 		int status;
 
-		if (now_mono() < next) {
-			wait_fd(-1, 0, (next < deadline ? next : deadline) - now_mono());
+		if (!interval_due(&next, opt.interval, deadline))
 			continue;
-		}
-		next += opt.interval;
-		if (next <= now_mono())
-			next = now_mono() + opt.interval;
 
 		if (fd < 0) {
-			struct sockaddr_storage ss;
-			socklen_t sl = sizeof(ss);
-
-			fd = connect_url();
+			fd = tcp_connect(&opt.url, opt.url_len, CONNECT_TIMEOUT, true);
 			if (fd < 0) {
 				if (!stop_signal) {
 					failed++;
@@ -868,10 +583,7 @@ static int run_client(void)
 				continue;
 			}
 			conns++;
-			if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-				ss.ss_family = AF_UNSPEC;
-			printf("connected local_port=%u\n", sock_port(&ss));
-			fflush(stdout);
+			print_connected(fd);
 		}
 		status = do_request(fd, buf, &keep);
 		if (status == 200) {
@@ -890,7 +602,7 @@ static int run_client(void)
 		}
 	}
 
-	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+	stop_threads();
 	for (i = 0; i < opt.threads; i++) {
 		pthread_join(workers[i].tid, NULL);
 		tiles += workers[i].tiles;
@@ -898,8 +610,7 @@ static int run_client(void)
 	}
 	if (fd >= 0)
 		close(fd);
-	if (stop_signal)
-		logmsg("stopping on signal %d", (int)stop_signal);
+	log_stop_signal();
 	logmsg("summary elapsed=%.1fs threads=%u tiles=%" PRIu64 " iterations=%" PRIu64
 	       " connections=%lu requests_ok=%lu failed=%lu", now_mono() - start, opt.threads,
 	       tiles, iters, conns, ok, failed);
@@ -909,31 +620,6 @@ static int run_client(void)
 }
 
 /* ---- main -------------------------------------------------------------- */
-
-static double parse_double(const char *name, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		die("invalid %s '%s' (expected %g..%g)", name, s, min, max);
-	return v;
-}
-
-static unsigned int parse_uint(const char *name, const char *s, unsigned int min,
-			       unsigned int max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < (long)min || v > (long)max)
-		die("invalid %s '%s' (expected %u..%u)", name, s, min, max);
-	return (unsigned int)v;
-}
 
 static void usage(FILE *f)
 {
@@ -997,7 +683,7 @@ static void parse_args(int argc, char **argv)
 			opt.duration = parse_double("--duration", optarg, 0.001, 7 * 86400);
 			break;
 		case 'q':
-			opt.quiet = true;
+			tool_quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1007,11 +693,7 @@ static void parse_args(int argc, char **argv)
 			exit(1);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "apipoll: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		exit(1);
-	}
+	no_extra_args(argc, argv, usage);
 	if (!opt.serve && !opt.have_url)
 		die("--url HOST:PORT is required (or --serve)");
 }
@@ -1019,10 +701,13 @@ static void parse_args(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
-	setup_signals();
+	/*
+	 * SIGINT/SIGTERM stay blocked everywhere and are let in only inside
+	 * ppoll(), so no thread can miss a stop between check and wait.
+	 */
+	stop_signals_init(true);
 	if (opt.serve)
 		return run_server();
-	printf("pid=%d\n", (int)getpid());
-	fflush(stdout);
+	print_pid();
 	return run_client();
 }

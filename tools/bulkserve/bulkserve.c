@@ -9,17 +9,11 @@
  * download running during a compile": a big one-way transfer that a miner
  * sensor must not mistake for pool traffic.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,8 +22,10 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "toolnet.h"
+#include "toolutil.h"
 
 #define MAX_CLIENTS	64
 #define MAX_HDR		(16 * 1024)
@@ -55,7 +51,6 @@ static struct {
 	char host[80];
 	const char *path;
 	double duration;
-	bool quiet;
 } opt = {
 	.bind_addr = "127.0.0.1",
 	.size = 100 * 1024 * 1024,
@@ -63,232 +58,15 @@ static struct {
 	.duration = 600.0,
 };
 
-static volatile sig_atomic_t stop_signal;
-static sigset_t waitmask;
+const char tool_name[] = "bulkserve";
 
-static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logmsg(const char *fmt, ...)
+/* [http://]HOST:PORT or [::1]:PORT, loopback only; also sets the Host header. */
+static void parse_fetch(const char *arg)
 {
-	va_list ap;
-
-	if (opt.quiet)
-		return;
-	va_start(ap, fmt);
-	fputs("bulkserve: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("bulkserve: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-/* Signals are let in only inside ppoll(), so a stop is never missed. */
-static void setup_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t block;
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGTERM);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static int wait_fd(int fd, short events, double secs)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	struct timespec ts;
-	int n;
-
-	if (secs < 0)
-		secs = 0;
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - ts.tv_sec) * 1e9);
-	n = ppoll(&p, 1, &ts, &waitmask);
-	if (n < 0 && errno != EINTR)
-		die("ppoll: %s", strerror(errno));
-	return n > 0 ? p.revents : 0;
-}
-
-/* ---- addresses (loopback literals only, never the resolver) ----------- */
-
-static int set_loopback(const char *host, unsigned int port, struct sockaddr_storage *ss,
-			socklen_t *sl)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!strcmp(host, "localhost"))
-		host = "127.0.0.1";
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*sl = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*sl = sizeof(*sin6);
-		return 0;
-	}
-	return -1;
-}
-
-/* HOST:PORT or [::1]:PORT, loopback only; also sets the Host header. */
-static void parse_endpoint(const char *what, const char *arg)
-{
-	const char *port_str, *sep, *hstart = arg;
-	char host[64], *end;
-	size_t hlen;
-	long port;
-
 	if (!strncmp(arg, "http://", 7))
 		arg += 7;
-	hstart = arg;
-	if (arg[0] == '[') {
-		sep = strchr(arg, ']');
-		if (!sep || sep[1] != ':')
-			die("invalid %s '%s' (expected [::1]:PORT)", what, arg);
-		hstart = arg + 1;
-		port_str = sep + 2;
-	} else {
-		sep = strrchr(arg, ':');
-		if (!sep || strchr(arg, ':') != sep)
-			die("invalid %s '%s' (expected HOST:PORT, IPv6 as [::1]:PORT)", what, arg);
-		port_str = sep + 1;
-	}
-	hlen = sep - hstart;
-	if (hlen >= sizeof(host))
-		die("invalid %s '%s'", what, arg);
-	memcpy(host, hstart, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtol(port_str, &end, 10);
-	if (errno || end == port_str || *end || port < 1 || port > 65535)
-		die("invalid port in %s '%s'", what, arg);
-	if (set_loopback(host, port, &opt.to, &opt.to_len) < 0)
-		die("refusing %s host '%s': only loopback (127.0.0.0/8, ::1, localhost) is allowed",
-		    what, host);
+	parse_endpoint("--fetch", arg, &opt.to, &opt.to_len);
 	snprintf(opt.host, sizeof(opt.host), "%s", arg);
-}
-
-static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		snprintf(buf, len, "%s:%u", addr, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		snprintf(buf, len, "[%s]:%u", addr, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
-
-static unsigned int sock_port(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)ss)->sin6_port) :
-					   ntohs(((struct sockaddr_in *)ss)->sin_port);
-}
-
-/* Written via rename so a polling test never reads a half-written number. */
-static void write_port_file(const char *path, unsigned int port)
-{
-	char *tmp;
-	FILE *f;
-
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		die("out of memory");
-	f = fopen(tmp, "w");
-	if (!f)
-		die("cannot create %s: %s", tmp, strerror(errno));
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		die("cannot write %s: %s", path, strerror(errno));
-	}
-	free(tmp);
-}
-
-/* "\n\n" or "\n\r\n": returns the end of the header block and its length with the blank line. */
-static char *find_hdr_end(char *buf, size_t len, size_t *hdr_len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (buf[i + 1] == '\n') {
-			*hdr_len = i + 2;
-			return buf + i;
-		}
-		if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') {
-			*hdr_len = i + 3;
-			return buf + i;
-		}
-	}
-	return NULL;
-}
-
-static const char *header_value(const char *hdrs, const char *name)
-{
-	size_t nlen = strlen(name);
-	const char *line = hdrs;
-
-	while (line && *line) {
-		if (!strncasecmp(line, name, nlen) && line[nlen] == ':') {
-			line += nlen + 1;
-			while (*line == ' ' || *line == '\t')
-				line++;
-			return line;
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return NULL;
 }
 
 /* ---- server ------------------------------------------------------------ */
@@ -504,43 +282,20 @@ static void client_read(struct client *c)
 
 static int run_server(void)
 {
-	struct sockaddr_storage ss;
 	struct pollfd pfds[MAX_CLIENTS + 1];
 	int map[MAX_CLIENTS + 1];
-	char addr[INET6_ADDRSTRLEN + 8];
+	char addr[ADDR_STRLEN];
 	double start = now_mono(), deadline = start + opt.duration;
-	socklen_t sl;
-	int lfd, i, one = 1;
+	unsigned int port;
+	int lfd, i;
 
-	if (set_loopback(opt.bind_addr, opt.port, &ss, &sl) < 0)
-		die("refusing --bind %s: only loopback (127.0.0.0/8, ::1, localhost) is allowed",
-		    opt.bind_addr);
-	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (lfd < 0)
-		die("socket: %s", strerror(errno));
-	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		die("SO_REUSEADDR: %s", strerror(errno));
-	if (ss.ss_family == AF_INET6 &&
-	    setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		die("IPV6_V6ONLY: %s", strerror(errno));
-	if (bind(lfd, (struct sockaddr *)&ss, sl) < 0)
-		die("bind %s port %u: %s", opt.bind_addr, opt.port, strerror(errno));
-	if (listen(lfd, 128) < 0)
-		die("listen: %s", strerror(errno));
-	sl = sizeof(ss);
-	if (getsockname(lfd, (struct sockaddr *)&ss, &sl) < 0)
-		die("getsockname: %s", strerror(errno));
-	format_addr(&ss, addr, sizeof(addr));
-	printf("listening %s\n", addr);
-	fflush(stdout);
-	if (opt.port_file)
-		write_port_file(opt.port_file, sock_port(&ss));
+	lfd = open_listener(opt.bind_addr, opt.port, SOCK_STREAM, addr, sizeof(addr), &port);
+	announce_listener(addr, port, opt.port_file);
 
 	for (i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 	while (!stop_signal) {
-		struct timespec ts;
-		double now = now_mono(), wake = deadline, wait;
+		double now = now_mono(), wake = deadline;
 		int nfds = 0, n;
 
 		if (now >= deadline)
@@ -562,17 +317,9 @@ static int run_server(void)
 					    (c->sending && !until ? POLLOUT : 0);
 			map[nfds++] = i;
 		}
-		wait = wake - now;
-		if (wait < 0)
-			wait = 0;
-		ts.tv_sec = (time_t)wait;
-		ts.tv_nsec = (long)((wait - ts.tv_sec) * 1e9);
-		n = ppoll(pfds, nfds, &ts, &waitmask);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("ppoll: %s", strerror(errno));
-		}
+		n = poll_wait(pfds, nfds, wake - now);
+		if (n < 0)
+			continue;
 		for (i = 1; i < nfds; i++) {
 			struct client *c = &clients[map[i]];
 
@@ -617,8 +364,7 @@ static int run_server(void)
 			}
 		}
 	}
-	if (stop_signal)
-		logmsg("stopping on signal %d", (int)stop_signal);
+	log_stop_signal();
 	for (i = 0; i < MAX_CLIENTS; i++)
 		client_close(&clients[i], "exiting");
 	logmsg("summary elapsed=%.1fs connections=%lu responses=%lu bytes=%" PRIu64,
@@ -629,44 +375,10 @@ static int run_server(void)
 
 /* ---- fetcher ------------------------------------------------------------- */
 
-static int connect_to(void)
-{
-	double deadline = now_mono() + CONNECT_TIMEOUT;
-	int fd, err = 0;
-	socklen_t elen = sizeof(err);
-
-	fd = socket(opt.to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&opt.to, opt.to_len) == 0)
-		return fd;
-	if (errno != EINPROGRESS)
-		goto fail;
-	while (!stop_signal && now_mono() < deadline) {
-		if (!wait_fd(fd, POLLOUT, deadline - now_mono()))
-			continue;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-			goto fail;
-		if (err) {
-			errno = err;
-			goto fail;
-		}
-		return fd;
-	}
-	errno = ETIMEDOUT;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
-}
-
 /* Returns 0 when done or stopped, 1 on failure (the exit status). */
 static int run_fetch(void)
 {
 	double start = now_mono(), deadline = start + opt.duration, last = start, secs;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	size_t len = 0, hlen = 0, bufsz = 256 * 1024;
 	long long clen = -1;
 	uint64_t body = 0;
@@ -680,16 +392,13 @@ static int run_fetch(void)
 	buf = malloc(bufsz);
 	if (nul < 0 || !buf)
 		die("cannot open /dev/null or allocate");
-	fd = connect_to();
+	fd = tcp_connect(&opt.to, opt.to_len, CONNECT_TIMEOUT, false);
 	if (fd < 0) {
 		if (stop_signal)
 			return 0;
 		die("connect %s: %s", opt.host, strerror(errno));
 	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		ss.ss_family = AF_UNSPEC;
-	printf("connected local_port=%u\n", sock_port(&ss));
-	fflush(stdout);
+	print_connected(fd);
 
 	n = snprintf(req, sizeof(req),
 		     "GET %s HTTP/1.1\r\n"
@@ -766,7 +475,7 @@ static int run_fetch(void)
 		len = 0;
 	}
 	if (stop_signal) {
-		logmsg("stopping on signal %d", (int)stop_signal);
+		log_stop_signal();
 		ret = 0;
 		goto out;
 	}
@@ -785,18 +494,6 @@ out:
 }
 
 /* ---- main -------------------------------------------------------------- */
-
-static double parse_double(const char *name, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		die("invalid %s '%s' (expected %g..%g)", name, s, min, max);
-	return v;
-}
 
 static void usage(FILE *f)
 {
@@ -830,8 +527,6 @@ static void parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
-	long v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "b:p:f:s:r:F:P:d:qh", lopts, NULL)) != -1) {
@@ -840,11 +535,7 @@ static void parse_args(int argc, char **argv)
 			opt.bind_addr = optarg;
 			break;
 		case 'p':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 0 || v > 65535)
-				die("invalid --port '%s'", optarg);
-			opt.port = v;
+			opt.port = parse_port("--port", optarg);
 			break;
 		case 'f':
 			opt.port_file = optarg;
@@ -856,7 +547,7 @@ static void parse_args(int argc, char **argv)
 			opt.rate = parse_double("--rate", optarg, 0.001, 1e6) * MIB;
 			break;
 		case 'F':
-			parse_endpoint("--fetch", optarg);
+			parse_fetch(optarg);
 			opt.fetch = true;
 			break;
 		case 'P':
@@ -868,7 +559,7 @@ static void parse_args(int argc, char **argv)
 			opt.duration = parse_double("--duration", optarg, 0.001, 7 * 86400);
 			break;
 		case 'q':
-			opt.quiet = true;
+			tool_quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -878,20 +569,16 @@ static void parse_args(int argc, char **argv)
 			exit(1);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "bulkserve: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		exit(1);
-	}
+	no_extra_args(argc, argv, usage);
 }
 
 int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
-	setup_signals();
+	/* Signals are let in only inside ppoll(), so a stop is never missed. */
+	stop_signals_init(true);
 	if (!opt.fetch)
 		return run_server();
-	printf("pid=%d\n", (int)getpid());
-	fflush(stdout);
+	print_pid();
 	return run_fetch();
 }

@@ -6,22 +6,17 @@
  * number crunching (a segmented prime sieve and dense matrix products) and
  * never opening a socket, so a sensor that flags it is flagging CPU alone.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#define NSEC_PER_SEC	1000000000LL
+#include "toolutil.h"
+
 #define MAX_THREADS	1024
 #define SEG_SIZE	(32 * 1024)
 #define MAT_N		48
@@ -44,28 +39,7 @@ static struct {
 	.duration = 60.0,
 };
 
-static int stop_flag;
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("cpuburn: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
+const char tool_name[] = "cpuburn";
 
 /* Primes in [lo, lo + SEG_SIZE); memory-light, so threads do not contend for cache. */
 static uint64_t sieve_segment(struct burner *b, uint64_t lo)
@@ -113,7 +87,7 @@ static void *burner_main(void *arg)
 	/* Threads sieve different ranges so none repeats another's work. */
 	uint64_t lo = 1000000ULL * (b->idx + 1);
 
-	while (!__atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) {
+	while (!stopping()) {
 		b->primes += sieve_segment(b, lo);
 		lo += SEG_SIZE;
 		/* The sieve slows as the range grows; wrap to keep units short. */
@@ -123,18 +97,6 @@ static void *burner_main(void *arg)
 		b->units++;
 	}
 	return NULL;
-}
-
-static double parse_double(const char *name, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		die("invalid %s '%s' (expected %g..%g)", name, s, min, max);
-	return v;
 }
 
 static void usage(FILE *f)
@@ -153,18 +115,12 @@ static void parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
-	long v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "t:d:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > MAX_THREADS)
-				die("invalid --threads '%s' (expected 1..%d)", optarg, MAX_THREADS);
-			opt.threads = v;
+			opt.threads = parse_uint("--threads", optarg, 1, MAX_THREADS);
 			break;
 		case 'd':
 			opt.duration = parse_double("--duration", optarg, 0.001, 7 * 86400);
@@ -177,33 +133,21 @@ static void parse_args(int argc, char **argv)
 			exit(1);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "cpuburn: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		exit(1);
-	}
+	no_extra_args(argc, argv, usage);
 }
 
 int main(int argc, char **argv)
 {
 	struct burner *burners;
-	struct timespec ts;
 	int64_t deadline;
 	uint64_t primes = 0, units = 0;
 	double trace = 0;
-	sigset_t set;
 	unsigned int i;
-	int err, sig, r, c;
+	int err, r, c;
 
 	parse_args(argc, argv);
-	printf("pid=%d\n", (int)getpid());
-	fflush(stdout);
-
-	/* Blocked before any thread exists so only sigtimedwait() below sees them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	print_pid();
+	stop_signals_block(false);
 
 	deadline = mono_ns() + (int64_t)(opt.duration * NSEC_PER_SEC);
 	burners = aligned_alloc(64, sizeof(*burners) * opt.threads);
@@ -225,19 +169,8 @@ int main(int argc, char **argv)
 			die("pthread_create: %s", strerror(err));
 	}
 
-	for (;;) {
-		int64_t left = deadline - mono_ns();
-
-		if (left <= 0)
-			break;
-		ts.tv_sec = left / NSEC_PER_SEC;
-		ts.tv_nsec = left % NSEC_PER_SEC;
-		sig = sigtimedwait(&set, NULL, &ts);
-		if (sig == SIGINT || sig == SIGTERM)
-			break;
-	}
-
-	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+	wait_stop_until(deadline);
+	stop_threads();
 	for (i = 0; i < opt.threads; i++) {
 		pthread_join(burners[i].tid, NULL);
 		primes += burners[i].primes;

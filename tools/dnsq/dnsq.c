@@ -9,14 +9,10 @@
  * responder (--serve) answers every A question with 127.0.0.1, so a test can
  * give its own network namespace a resolver and never reach a real one.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,8 +20,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "toolnet.h"
+#include "toolutil.h"
 
 #define DNS_HDR		12
 #define DNS_MAX		512
@@ -45,7 +43,6 @@ static struct {
 	unsigned int port;
 	const char *port_file;
 	double duration;
-	bool quiet;
 } opt = {
 	.timeout = 1.0,
 	.bind_addr = "127.0.0.1",
@@ -53,111 +50,9 @@ static struct {
 	.duration = 600.0,
 };
 
-static volatile sig_atomic_t stop_signal;
-static sigset_t waitmask;
-
-static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logmsg(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (opt.quiet)
-		return;
-	va_start(ap, fmt);
-	fputs("dnsq: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("dnsq: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-/* Signals are let in only inside ppoll(), so a stop is never missed. */
-static void setup_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t block;
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGTERM);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-static int wait_fd(int fd, double secs)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	struct timespec ts;
-	int n;
-
-	if (secs < 0)
-		secs = 0;
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - ts.tv_sec) * 1e9);
-	n = ppoll(&p, 1, &ts, &waitmask);
-	if (n < 0 && errno != EINTR)
-		die("ppoll: %s", strerror(errno));
-	return n > 0 ? p.revents : 0;
-}
+const char tool_name[] = "dnsq";
 
 /* ---- addresses (loopback literals only, never the resolver) ----------- */
-
-static int set_loopback(const char *host, unsigned int port, struct sockaddr_storage *ss,
-			socklen_t *sl)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!strcmp(host, "localhost"))
-		host = "127.0.0.1";
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*sl = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*sl = sizeof(*sin6);
-		return 0;
-	}
-	return -1;
-}
 
 /* HOST[:PORT] or [::1][:PORT] (also a bare ::1), loopback only, port 53 by default. */
 static void parse_server(const char *arg)
@@ -194,28 +89,7 @@ static void parse_server(const char *arg)
 		if (errno || end == port_str || *end || port < 1 || port > 65535)
 			die("invalid port in --server '%s'", arg);
 	}
-	if (set_loopback(host, port, &opt.server, &opt.server_len) < 0)
-		die("refusing --server host '%s': only loopback (127.0.0.0/8, ::1, localhost) "
-		    "is allowed", host);
-}
-
-static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		snprintf(buf, len, "%s:%u", addr, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		snprintf(buf, len, "[%s]:%u", addr, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
+	endpoint_addr("--server", host, port, &opt.server, &opt.server_len);
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -236,25 +110,6 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 	return false;
 }
 
-/* Written via rename so a polling test never reads a half-written number. */
-static void write_port_file(const char *path, unsigned int port)
-{
-	char *tmp;
-	FILE *f;
-
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		die("out of memory");
-	f = fopen(tmp, "w");
-	if (!f)
-		die("cannot create %s: %s", tmp, strerror(errno));
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		die("cannot write %s: %s", path, strerror(errno));
-	}
-	free(tmp);
-}
-
 /* ---- DNS wire format ---------------------------------------------------- */
 
 static uint16_t get16(const unsigned char *p)
@@ -266,31 +121,6 @@ static void put16(unsigned char *p, unsigned int v)
 {
 	p[0] = (v >> 8) & 0xff;
 	p[1] = v & 0xff;
-}
-
-/* NAME as DNS labels; returns the encoded length, 0 if it is not a valid host name. */
-static size_t encode_name(unsigned char *dst, size_t cap, const char *name)
-{
-	size_t len = strlen(name), pos = 0;
-	const char *p = name;
-
-	if (len && name[len - 1] == '.')
-		len--;
-	if (!len || len > 253)
-		return 0;
-	while (p < name + len) {
-		const char *dot = memchr(p, '.', name + len - p);
-		size_t l = (dot ? dot : name + len) - p;
-
-		if (!l || l > 63 || pos + l + 2 > cap)
-			return 0;
-		dst[pos++] = (unsigned char)l;
-		memcpy(dst + pos, p, l);
-		pos += l;
-		p += l + (dot ? 1 : 0);
-	}
-	dst[pos++] = 0;
-	return pos;
 }
 
 /*
@@ -330,23 +160,6 @@ static size_t decode_name(const unsigned char *m, size_t len, size_t off, char *
 	return 0;
 }
 
-/* Skips a possibly compressed name; returns the offset after it or 0. */
-static size_t skip_name(const unsigned char *m, size_t len, size_t off)
-{
-	while (off < len) {
-		unsigned int l = m[off];
-
-		if ((l & 0xc0) == 0xc0)
-			return off + 2 <= len ? off + 2 : 0;
-		if (l & 0xc0)
-			return 0;
-		off += 1 + l;
-		if (!l)
-			return off <= len ? off : 0;
-	}
-	return 0;
-}
-
 static const char *type_name(unsigned int type, char *buf, size_t len)
 {
 	switch (type) {
@@ -374,13 +187,13 @@ static void print_reply(const unsigned char *m, size_t len, uint16_t id)
 		return;
 	}
 	an = get16(m + 6);
-	off = skip_name(m, len, DNS_HDR);
+	off = dns_skip_name(m, len, DNS_HDR);
 	off = off && off + 4 <= len ? off + 4 : 0;
 	for (i = 0; off && i < an; i++) {
 		char a[INET6_ADDRSTRLEN];
 		unsigned int type, rdlen;
 
-		off = skip_name(m, len, off);
+		off = dns_skip_name(m, len, off);
 		if (!off || off + 10 > len)
 			break;
 		type = get16(m + off);
@@ -408,7 +221,7 @@ static int run_query(void)
 {
 	unsigned char q[DNS_MAX], r[DNS_MAX];
 	struct sockaddr_storage from;
-	char server[INET6_ADDRSTRLEN + 8];
+	char server[ADDR_STRLEN];
 	double deadline;
 	uint16_t id;
 	size_t qlen;
@@ -420,7 +233,7 @@ static int run_query(void)
 	put16(q, id);
 	q[2] = 0x01;			/* RD, like a stub resolver */
 	put16(q + 4, 1);		/* QDCOUNT */
-	qlen = DNS_HDR + encode_name(q + DNS_HDR, sizeof(q) - DNS_HDR - 4, opt.name);
+	qlen = DNS_HDR + dns_encode_name(q + DNS_HDR, sizeof(q) - DNS_HDR - 4, opt.name);
 	put16(q + qlen, TYPE_A);
 	put16(q + qlen + 2, CLASS_IN);
 	qlen += 4;
@@ -452,7 +265,7 @@ static int run_query(void)
 			printf("no reply (timeout %.1fs)\n", opt.timeout);
 			break;
 		}
-		if (!wait_fd(fd, deadline - now_mono()))
+		if (!wait_fd(fd, POLLIN, deadline - now_mono()))
 			continue;
 		n = recvfrom(fd, r, sizeof(r), 0, (struct sockaddr *)&from, &fl);
 		if (n < 0) {
@@ -546,40 +359,23 @@ static size_t make_reply(const unsigned char *m, size_t len, unsigned char *out,
 
 static int run_server(void)
 {
-	struct sockaddr_storage ss;
-	char addr[INET6_ADDRSTRLEN + 8];
+	char addr[ADDR_STRLEN];
 	double start = now_mono(), deadline = start + opt.duration;
-	socklen_t sl;
+	unsigned int port;
 	int fd;
 
-	if (set_loopback(opt.bind_addr, opt.port, &ss, &sl) < 0)
-		die("refusing --bind %s: only loopback (127.0.0.0/8, ::1, localhost) is allowed",
-		    opt.bind_addr);
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		die("bind %s port %u: %s", opt.bind_addr, opt.port, strerror(errno));
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		die("getsockname: %s", strerror(errno));
-	format_addr(&ss, addr, sizeof(addr));
-	printf("listening %s\n", addr);
-	fflush(stdout);
-	if (opt.port_file)
-		write_port_file(opt.port_file, ss.ss_family == AF_INET6 ?
-				ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
-				ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	fd = open_listener(opt.bind_addr, opt.port, SOCK_DGRAM, addr, sizeof(addr), &port);
+	announce_listener(addr, port, opt.port_file);
 
 	while (!stop_signal && now_mono() < deadline) {
 		unsigned char m[DNS_MAX], out[DNS_MAX + 16];
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
-		char peer[INET6_ADDRSTRLEN + 8];
+		char peer[ADDR_STRLEN];
 		size_t olen;
 		ssize_t n;
 
-		if (!wait_fd(fd, deadline - now_mono()))
+		if (!wait_fd(fd, POLLIN, deadline - now_mono()))
 			continue;
 		n = recvfrom(fd, m, sizeof(m), 0, (struct sockaddr *)&from, &fl);
 		if (n < 0)
@@ -589,8 +385,7 @@ static int run_server(void)
 		if (olen && sendto(fd, out, olen, 0, (struct sockaddr *)&from, fl) < 0)
 			logmsg("sendto %s: %s", peer, strerror(errno));
 	}
-	if (stop_signal)
-		logmsg("stopping on signal %d", (int)stop_signal);
+	log_stop_signal();
 	logmsg("summary elapsed=%.1fs queries=%lu answered=%lu", now_mono() - start, n_queries,
 	       n_answered);
 	close(fd);
@@ -598,18 +393,6 @@ static int run_server(void)
 }
 
 /* ---- main -------------------------------------------------------------- */
-
-static double parse_double(const char *name, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		die("invalid %s '%s' (expected %g..%g)", name, s, min, max);
-	return v;
-}
 
 static void usage(FILE *f)
 {
@@ -648,8 +431,6 @@ static void parse_args(int argc, char **argv)
 	};
 	unsigned char probe[DNS_MAX];
 	bool have_server = false;
-	char *end;
-	long v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "n:s:St:Rb:p:f:d:qh", lopts, NULL)) != -1) {
@@ -674,11 +455,7 @@ static void parse_args(int argc, char **argv)
 			opt.bind_addr = optarg;
 			break;
 		case 'p':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 0 || v > 65535)
-				die("invalid --port '%s'", optarg);
-			opt.port = v;
+			opt.port = parse_port("--port", optarg);
 			break;
 		case 'f':
 			opt.port_file = optarg;
@@ -687,7 +464,7 @@ static void parse_args(int argc, char **argv)
 			opt.duration = parse_double("--duration", optarg, 0.001, 7 * 86400);
 			break;
 		case 'q':
-			opt.quiet = true;
+			tool_quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -699,16 +476,12 @@ static void parse_args(int argc, char **argv)
 	}
 	if (!opt.serve && !opt.name && optind < argc)
 		opt.name = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "dnsq: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		exit(1);
-	}
+	no_extra_args(argc, argv, usage);
 	if (opt.serve)
 		return;
 	if (!opt.name)
 		die("a NAME to query is required (or --serve)");
-	if (!encode_name(probe, sizeof(probe), opt.name))
+	if (!dns_encode_name(probe, sizeof(probe), opt.name))
 		die("invalid name '%s'", opt.name);
 	if (!have_server)
 		parse_server("127.0.0.1:53");
@@ -717,10 +490,10 @@ static void parse_args(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
-	setup_signals();
+	/* Signals are let in only inside ppoll(), so a stop is never missed. */
+	stop_signals_init(false);
 	if (opt.serve)
 		return run_server();
-	printf("pid=%d\n", (int)getpid());
-	fflush(stdout);
+	print_pid();
 	return run_query();
 }

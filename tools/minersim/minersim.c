@@ -12,21 +12,15 @@
  * SNI), a renamed comm (--comm), a fake argv[0] via re-exec (--argv0), wiped
  * arguments (--args-disguise) and a DNS lookup before connecting (--resolve).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,8 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NSEC_PER_SEC	1000000000LL
-#define NSEC_PER_MSEC	1000000LL
+#include "toolnet.h"
+#include "toolutil.h"
+
 /* Duty cycle period, and the longest a thread may go without checking for stop. */
 #define PERIOD_NS	(100 * NSEC_PER_MSEC)
 #define SLICE_MS	100
@@ -116,56 +111,12 @@ struct net_stats {
 };
 
 static struct worker *workers;
-static int stop_flag;
 /* Common origin of the workers' duty-cycle periods. */
 static int64_t duty_epoch;
 static struct net_stats nstats;
 static SSL_CTX *tls_ctx;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("minersim: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logmsg(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	flockfile(stderr);
-	fputs("minersim: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
-	va_end(ap);
-}
-
-static bool stopping(void)
-{
-	return __atomic_load_n(&stop_flag, __ATOMIC_RELAXED);
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-static double mono_s(void)
-{
-	return mono_ns() / 1e9;
-}
+const char tool_name[] = "minersim";
 
 static void sleep_until_ns(int64_t when)
 {
@@ -411,10 +362,7 @@ static struct json_object *new_request(struct session *s, const char *method, bo
 
 static void print_login_sent(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	printf("login_sent_ns=%lld\n", (long long)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec);
+	printf("login_sent_ns=%lld\n", (long long)realtime_ns());
 	fflush(stdout);
 	nstats.logins++;
 }
@@ -724,7 +672,7 @@ static int session_read(struct session *s)
 
 static int session_tick(struct session *s)
 {
-	double now = mono_s();
+	double now = now_mono();
 
 	if (now >= s->next_submit) {
 		s->next_submit += opt.submit_interval;
@@ -751,7 +699,7 @@ static int session_tick(struct session *s)
 static void session_run(int fd, SSL *ssl)
 {
 	struct session s = { .fd = fd, .ssl = ssl, .next_id = 1 };
-	double now = mono_s();
+	double now = now_mono();
 
 	s.in = malloc(MAX_LINE + 1);
 	if (!s.in)
@@ -857,48 +805,6 @@ static void tls_setup(void)
 
 /* ---- DNS (--resolve) ---------------------------------------------------- */
 
-/* Encodes NAME as DNS labels; 0 if it is not a valid host name. */
-static size_t dns_encode_name(unsigned char *dst, size_t cap, const char *name)
-{
-	size_t len = strlen(name), pos = 0;
-	const char *p = name;
-
-	if (len && name[len - 1] == '.')
-		len--;
-	if (!len || len > 253)
-		return 0;
-	while (p < name + len) {
-		const char *dot = memchr(p, '.', name + len - p);
-		size_t l = (dot ? dot : name + len) - p;
-
-		if (!l || l > 63 || pos + l + 2 > cap)
-			return 0;
-		dst[pos++] = (unsigned char)l;
-		memcpy(dst + pos, p, l);
-		pos += l;
-		p += l + (dot ? 1 : 0);
-	}
-	dst[pos++] = 0;
-	return pos;
-}
-
-/* Skips a possibly compressed name; returns the offset after it or 0. */
-static size_t dns_skip_name(const unsigned char *m, size_t len, size_t off)
-{
-	while (off < len) {
-		unsigned int l = m[off];
-
-		if ((l & 0xc0) == 0xc0)
-			return off + 2 <= len ? off + 2 : 0;
-		if (l & 0xc0)
-			return 0;
-		off += 1 + l;
-		if (!l)
-			return off <= len ? off : 0;
-	}
-	return 0;
-}
-
 /* First A record of a reply as text, or why there is none. */
 static void dns_answer(const unsigned char *m, size_t len, uint16_t id, char *out, size_t cap)
 {
@@ -1000,54 +906,6 @@ static void resolve_pool_name(void)
 	logmsg("resolve %s: %s", opt.resolve, answer);
 }
 
-static int pool_connect(void)
-{
-	int64_t deadline = mono_ns() + CONNECT_TIMEOUT_MS * NSEC_PER_MSEC;
-	int fd, one = 1, err = 0;
-	socklen_t elen = sizeof(err);
-
-	fd = socket(opt.pool.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/* Keeps subscribe and authorize in separate segments, as separate writes intend. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&opt.pool, opt.pool_len) == 0)
-		return fd;
-	if (errno != EINPROGRESS)
-		goto fail;
-	while (!stopping() && mono_ns() < deadline) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-		if (poll(&p, 1, SLICE_MS) <= 0)
-			continue;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-			goto fail;
-		if (err) {
-			errno = err;
-			goto fail;
-		}
-		return fd;
-	}
-	errno = ETIMEDOUT;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
-}
-
-static unsigned int local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		return 0;
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 static void *net_main(void *arg)
 {
 	double backoff = BACKOFF_MIN;
@@ -1065,7 +923,8 @@ static void *net_main(void *arg)
 			if (stopping())
 				break;
 		}
-		fd = pool_connect();
+		/* NODELAY keeps subscribe and authorize in separate segments, as written. */
+		fd = tcp_connect(&opt.pool, opt.pool_len, CONNECT_TIMEOUT_MS / 1000.0, true);
 		if (fd < 0) {
 			if (stopping())
 				break;
@@ -1073,8 +932,7 @@ static void *net_main(void *arg)
 		} else {
 			backoff = BACKOFF_MIN;
 			nstats.connections++;
-			printf("connected local_port=%u\n", local_port(fd));
-			fflush(stdout);
+			print_connected(fd);
 			if (opt.tls) {
 				SSL *ssl = tls_connect(fd);
 
@@ -1097,61 +955,16 @@ static void *net_main(void *arg)
 /* ---- setup ------------------------------------------------------------- */
 
 /* Literal loopback addresses only: no resolver, so nothing can point elsewhere. */
-static void parse_endpoint(const char *what, const char *arg, struct sockaddr_storage *ss,
-			   socklen_t *ss_len)
+static void parse_host_port(const char *what, const char *arg, struct sockaddr_storage *ss,
+			    socklen_t *ss_len)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 	char host[64];
-	const char *port_str;
-	char *end;
-	long port;
+	unsigned int port = split_endpoint(what, arg, host, sizeof(host));
 
-	if (arg[0] == '[') {
-		const char *rb = strchr(arg, ']');
-
-		if (!rb || rb[1] != ':' || (size_t)(rb - arg - 1) >= sizeof(host))
-			die("invalid %s '%s' (expected [::1]:PORT)", what, arg);
-		memcpy(host, arg + 1, rb - arg - 1);
-		host[rb - arg - 1] = '\0';
-		port_str = rb + 2;
-	} else {
-		const char *colon = strrchr(arg, ':');
-
-		if (!colon || (size_t)(colon - arg) >= sizeof(host) || strchr(arg, ':') != colon)
-			die("invalid %s '%s' (expected HOST:PORT, IPv6 as [::1]:PORT)", what,
-			    arg);
-		memcpy(host, arg, colon - arg);
-		host[colon - arg] = '\0';
-		port_str = colon + 1;
-	}
-
-	errno = 0;
-	port = strtol(port_str, &end, 10);
-	if (errno || end == port_str || *end || port < 1 || port > 65535)
-		die("invalid port in %s '%s'", what, arg);
-
-	memset(ss, 0, sizeof(*ss));
-	if (!strcmp(host, "localhost"))
-		strcpy(host, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			die("refusing %s host '%s': only loopback (127.0.0.0/8, ::1, localhost) "
-			    "is allowed", what, host);
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*ss_len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			die("refusing %s host '%s': only loopback (127.0.0.0/8, ::1, localhost) "
-			    "is allowed", what, host);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*ss_len = sizeof(*sin6);
-	} else {
+	if (loopback_addr(host, port, ss, ss_len) == -2)
 		die("refusing %s host '%s': must be a loopback literal (127.x.x.x, ::1) or "
 		    "localhost", what, host);
-	}
+	endpoint_addr(what, host, port, ss, ss_len);
 }
 
 static char *xstrdup(const char *s)
@@ -1161,31 +974,6 @@ static char *xstrdup(const char *s)
 	if (!d)
 		die("out of memory");
 	return d;
-}
-
-static double parse_double(const char *name, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		die("invalid %s '%s' (expected %g..%g)", name, s, min, max);
-	return v;
-}
-
-static unsigned int parse_uint(const char *name, const char *s, unsigned int min,
-			       unsigned int max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < (long)min || v > (long)max)
-		die("invalid %s '%s' (expected %u..%u)", name, s, min, max);
-	return (unsigned int)v;
 }
 
 static void usage(FILE *f)
@@ -1245,7 +1033,7 @@ static void parse_args(int argc, char **argv)
 				NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			parse_endpoint("--pool", optarg, &opt.pool, &opt.pool_len);
+			parse_host_port("--pool", optarg, &opt.pool, &opt.pool_len);
 			opt.have_pool = true;
 			break;
 		case 'P':
@@ -1309,7 +1097,7 @@ static void parse_args(int argc, char **argv)
 			opt.resolve = xstrdup(optarg);
 			break;
 		case 'N':
-			parse_endpoint("--dns", optarg, &opt.dns, &opt.dns_len);
+			parse_host_port("--dns", optarg, &opt.dns, &opt.dns_len);
 			have_dns = true;
 			break;
 		case 'h':
@@ -1320,11 +1108,7 @@ static void parse_args(int argc, char **argv)
 			exit(1);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "minersim: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		exit(1);
-	}
+	no_extra_args(argc, argv, usage);
 	if (!opt.no_network && !opt.have_pool)
 		die("--pool HOST:PORT is required (or use --no-network)");
 	if (opt.sni && !opt.tls)
@@ -1334,7 +1118,7 @@ static void parse_args(int argc, char **argv)
 	if (!opt.sni)
 		opt.sni = DEFAULT_SNI;
 	if (opt.resolve && !have_dns)
-		parse_endpoint("--dns", "127.0.0.1:53", &opt.dns, &opt.dns_len);
+		parse_host_port("--dns", "127.0.0.1:53", &opt.dns, &opt.dns_len);
 }
 
 /*
@@ -1417,27 +1201,18 @@ static void wipe_args(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	pthread_t net_tid;
-	sigset_t set;
-	struct timespec ts;
 	int64_t deadline;
 	uint64_t rounds = 0, digest = 0;
 	unsigned int i;
-	int sig, err;
+	int err;
 
 	parse_args(argc, argv);
 	reexec_argv0(argc, argv);
 	wipe_args(argc, argv);
 	if (opt.tls)
 		tls_setup();
-	printf("pid=%d\n", (int)getpid());
-	fflush(stdout);
-
-	/* Blocked before any thread exists so only sigtimedwait() below sees them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	print_pid();
+	stop_signals_block(true);
 	name_thread();
 
 	duty_epoch = mono_ns();
@@ -1470,19 +1245,8 @@ int main(int argc, char **argv)
 			die("pthread_create: %s", strerror(err));
 	}
 
-	for (;;) {
-		int64_t left = deadline - mono_ns();
-
-		if (left <= 0)
-			break;
-		ts.tv_sec = left / NSEC_PER_SEC;
-		ts.tv_nsec = left % NSEC_PER_SEC;
-		sig = sigtimedwait(&set, NULL, &ts);
-		if (sig == SIGINT || sig == SIGTERM)
-			break;
-	}
-
-	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+	wait_stop_until(deadline);
+	stop_threads();
 	for (i = 0; i < opt.threads; i++) {
 		pthread_join(workers[i].tid, NULL);
 		rounds += workers[i].rounds;

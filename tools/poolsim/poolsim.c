@@ -11,21 +11,15 @@
  * made in memory at start, like a pool's TLS port; the protocols inside are
  * unchanged.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <math.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +29,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "toolnet.h"
+#include "toolutil.h"
 
 #define MAX_CLIENTS	256
 /* Longest accepted line, excluding its '\n'. */
@@ -67,7 +64,7 @@ struct client {
 	unsigned int conn_id;
 	enum proto proto;
 	bool authorized;	/* stratum authorize or xmrig login done */
-	char peer[INET6_ADDRSTRLEN + 8];
+	char peer[ADDR_STRLEN];
 	char extranonce1[9];
 	char session[33];
 	char *in;
@@ -105,7 +102,6 @@ static struct {
 	const char *port_file;
 	double job_interval;
 	double duration;
-	bool quiet;
 	bool tls;
 } opt = {
 	.bind_addr = "127.0.0.1",
@@ -124,45 +120,11 @@ static unsigned long total_accepted;
 static struct job job;
 static char seed_hash[65];
 static uint64_t rng_state;
-static volatile sig_atomic_t stop_signal;
 static SSL_CTX *tls_ctx;
 /* Why the last client_recv()/client_send_raw() failed. */
 static char io_why[160];
 
-static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logmsg(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (opt.quiet)
-		return;
-	va_start(ap, fmt);
-	fputs("poolsim: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("poolsim: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+const char tool_name[] = "poolsim";
 
 /* Job contents only need to look random, not be unpredictable. */
 static uint64_t rng_next(void)
@@ -819,25 +781,6 @@ static void client_close(struct client *c, const char *why)
 	c->in_len = c->out_len = c->out_cap = 0;
 }
 
-static void format_peer(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		snprintf(buf, len, "%s:%u", addr, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		snprintf(buf, len, "[%s]:%u", addr, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
-
 static void accept_clients(int lfd)
 {
 	int n;
@@ -892,7 +835,7 @@ static void accept_clients(int lfd)
 		c->fd = fd;
 		c->conn_id = next_conn_id++;
 		c->proto = PROTO_UNKNOWN;
-		format_peer(&ss, c->peer, sizeof(c->peer));
+		format_addr(&ss, c->peer, sizeof(c->peer));
 		/* Distinct per connection, like a pool's extranonce1 allocator. */
 		snprintf(c->extranonce1, sizeof(c->extranonce1), "%08x",
 			 (unsigned int)(c->conn_id * 0x9e3779b1u));
@@ -967,71 +910,6 @@ static void push_jobs(void)
 		pushed++;
 	}
 	logmsg("job %s pushed to %u client(s)", job.id, pushed);
-}
-
-/* ---- setup ------------------------------------------------------------- */
-
-static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	/* Mapped without the resolver, so /etc/hosts cannot widen the bind. */
-	if (!strcmp(s, "localhost"))
-		s = "127.0.0.1";
-	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return -1;
-		sin->sin_family = AF_INET;
-		*sl = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		*sl = sizeof(*sin6);
-		return 0;
-	}
-	return -1;
-}
-
-static int open_listener(unsigned int *port_out, char *addr_out, size_t addr_len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, one = 1;
-
-	if (parse_bind(opt.bind_addr, &ss, &sl) < 0)
-		die("refusing --bind %s: only loopback (127.0.0.0/8, ::1, localhost) is allowed",
-		    opt.bind_addr);
-	if (ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&ss)->sin_port = htons(opt.port);
-	else
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(opt.port);
-
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket: %s", strerror(errno));
-	/* Tests restart the pool on the same port while old sockets sit in TIME_WAIT. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		die("SO_REUSEADDR: %s", strerror(errno));
-	if (ss.ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		die("IPV6_V6ONLY: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		die("bind %s port %u: %s", opt.bind_addr, opt.port, strerror(errno));
-	if (listen(fd, 128) < 0)
-		die("listen: %s", strerror(errno));
-
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		die("getsockname: %s", strerror(errno));
-	format_peer(&ss, addr_out, addr_len);
-	*port_out = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port) :
-					      ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return fd;
 }
 
 /* ---- TLS setup --------------------------------------------------------- */
@@ -1122,45 +1000,7 @@ static void tls_setup(void)
 	EVP_PKEY_free(key);
 }
 
-/* Written via rename so a polling test never reads a half-written number. */
-static void write_port_file(unsigned int port)
-{
-	char *tmp;
-	FILE *f;
-
-	if (asprintf(&tmp, "%s.tmp.%d", opt.port_file, (int)getpid()) < 0)
-		die("out of memory");
-	f = fopen(tmp, "w");
-	if (!f)
-		die("cannot create %s: %s", tmp, strerror(errno));
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0) {
-		unlink(tmp);
-		die("cannot write %s: %s", tmp, strerror(errno));
-	}
-	if (rename(tmp, opt.port_file) < 0) {
-		unlink(tmp);
-		die("cannot rename %s to %s: %s", tmp, opt.port_file, strerror(errno));
-	}
-	free(tmp);
-}
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static double parse_seconds(const char *name, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		die("invalid %s '%s' (expected %g..%g seconds)", name, s, min, max);
-	return v;
-}
+/* ---- main -------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
@@ -1190,8 +1030,6 @@ static void parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
-	long v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "b:p:f:j:d:qTh", lopts, NULL)) != -1) {
@@ -1200,11 +1038,7 @@ static void parse_args(int argc, char **argv)
 			opt.bind_addr = optarg;
 			break;
 		case 'p':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 0 || v > 65535)
-				die("invalid --port '%s'", optarg);
-			opt.port = v;
+			opt.port = parse_port("--port", optarg);
 			break;
 		case 'f':
 			opt.port_file = optarg;
@@ -1216,7 +1050,7 @@ static void parse_args(int argc, char **argv)
 			opt.duration = parse_seconds("--duration", optarg, 0.001, 7 * 86400);
 			break;
 		case 'q':
-			opt.quiet = true;
+			tool_quiet = true;
 			break;
 		case 'T':
 			opt.tls = true;
@@ -1229,11 +1063,7 @@ static void parse_args(int argc, char **argv)
 			exit(1);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "poolsim: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		exit(1);
-	}
+	no_extra_args(argc, argv, usage);
 }
 
 static void print_summary(double elapsed)
@@ -1241,7 +1071,7 @@ static void print_summary(double elapsed)
 	unsigned int i;
 	int j;
 
-	if (opt.quiet)
+	if (tool_quiet)
 		return;
 	/* Clients still connected at exit are recorded like closed ones. */
 	for (j = 0; j < MAX_CLIENTS; j++)
@@ -1264,9 +1094,7 @@ static void print_summary(double elapsed)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t block, waitmask;
-	char addr[INET6_ADDRSTRLEN + 8];
+	char addr[ADDR_STRLEN];
 	double start, deadline, next_push;
 	unsigned int port;
 	int lfd, i;
@@ -1280,28 +1108,16 @@ int main(int argc, char **argv)
 	 * Signals stay blocked except inside ppoll(), so a SIGTERM can never
 	 * slip in between the stop check and the wait.
 	 */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGTERM);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_signals_init(true);
 
-	lfd = open_listener(&port, addr, sizeof(addr));
+	lfd = open_listener(opt.bind_addr, opt.port, SOCK_STREAM, addr, sizeof(addr), &port);
 	/* Before "listening" is printed, so no client can race the certificate. */
 	if (opt.tls)
 		tls_setup();
 	for (i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 
-	printf("listening %s\n", addr);
-	fflush(stdout);
-	if (opt.port_file)
-		write_port_file(port);
+	announce_listener(addr, port, opt.port_file);
 
 	start = now_mono();
 	deadline = start + opt.duration;
@@ -1309,7 +1125,6 @@ int main(int argc, char **argv)
 
 	while (!stop_signal) {
 		int map[MAX_CLIENTS + 1];
-		struct timespec ts;
 		double now, wait;
 		bool pending = false;
 		int nfds = 0, n;
@@ -1339,14 +1154,9 @@ int main(int argc, char **argv)
 		wait = (next_push < deadline ? next_push : deadline) - now;
 		if (wait < 0 || pending)
 			wait = 0;
-		ts.tv_sec = (time_t)wait;
-		ts.tv_nsec = (long)((wait - ts.tv_sec) * 1e9);
-		n = ppoll(pfds, nfds, &ts, &waitmask);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("ppoll: %s", strerror(errno));
-		}
+		n = poll_wait(pfds, nfds, wait);
+		if (n < 0)
+			continue;
 
 		for (i = 1; i < nfds; i++) {
 			struct client *c = &clients[map[i]];
@@ -1371,8 +1181,7 @@ int main(int argc, char **argv)
 				client_flush(&clients[i]);
 	}
 
-	if (stop_signal)
-		logmsg("stopping on signal %d", (int)stop_signal);
+	log_stop_signal();
 	print_summary(now_mono() - start);
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		if (clients[i].fd >= 0) {

@@ -8,24 +8,22 @@
  * passed on, so a client that shuts down its sending side still gets the
  * rest of the reply. One thread, poll(), up to 64 client pairs.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "toolnet.h"
+#include "toolutil.h"
 
 #define MAX_RELAYS	64
 #define BUF_SIZE	(64 * 1024)
@@ -49,7 +47,7 @@ struct relay {
 	bool connecting;
 	double connect_deadline;
 	unsigned int id;
-	char peer[INET6_ADDRSTRLEN + 8];
+	char peer[ADDR_STRLEN];
 	struct pipe_buf up;	/* client -> upstream */
 	struct pipe_buf down;	/* upstream -> client */
 };
@@ -62,7 +60,6 @@ static struct {
 	socklen_t to_len;
 	bool have_to;
 	double duration;
-	bool quiet;
 } opt = {
 	.bind_addr = "127.0.0.1",
 	.duration = 600.0,
@@ -71,176 +68,8 @@ static struct {
 static struct relay relays[MAX_RELAYS];
 static unsigned int next_id = 1, n_accepted, n_refused, n_failed;
 static uint64_t total_up, total_down;
-static volatile sig_atomic_t stop_signal;
 
-static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logmsg(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (opt.quiet)
-		return;
-	va_start(ap, fmt);
-	fputs("tcprelay: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("tcprelay: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* ---- addresses (loopback literals only, never the resolver) ----------- */
-
-static int set_loopback(const char *host, unsigned int port, struct sockaddr_storage *ss,
-			socklen_t *sl)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!strcmp(host, "localhost"))
-		host = "127.0.0.1";
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*sl = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*sl = sizeof(*sin6);
-		return 0;
-	}
-	return -1;
-}
-
-/* HOST:PORT or [::1]:PORT, loopback only. */
-static void parse_endpoint(const char *what, const char *arg, struct sockaddr_storage *ss,
-			   socklen_t *sl)
-{
-	const char *port_str, *colon;
-	char host[64], *end;
-	size_t hlen;
-	long port;
-
-	if (arg[0] == '[') {
-		colon = strchr(arg, ']');
-		if (!colon || colon[1] != ':')
-			die("invalid %s '%s' (expected [::1]:PORT)", what, arg);
-		hlen = colon - arg - 1;
-		memcpy(host, arg + 1, hlen < sizeof(host) ? hlen : 0);
-		port_str = colon + 2;
-	} else {
-		colon = strrchr(arg, ':');
-		if (!colon || strchr(arg, ':') != colon)
-			die("invalid %s '%s' (expected HOST:PORT, IPv6 as [::1]:PORT)", what, arg);
-		hlen = colon - arg;
-		memcpy(host, arg, hlen < sizeof(host) ? hlen : 0);
-		port_str = colon + 1;
-	}
-	if (hlen >= sizeof(host))
-		die("invalid %s '%s'", what, arg);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtol(port_str, &end, 10);
-	if (errno || end == port_str || *end || port < 1 || port > 65535)
-		die("invalid port in %s '%s'", what, arg);
-	if (set_loopback(host, port, ss, sl) < 0)
-		die("refusing %s host '%s': only loopback (127.0.0.0/8, ::1, localhost) is allowed",
-		    what, host);
-}
-
-static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		snprintf(buf, len, "%s:%u", addr, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		snprintf(buf, len, "[%s]:%u", addr, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
-
-static int open_listener(unsigned int *port_out, char *addr_out, size_t addr_len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, one = 1;
-
-	if (set_loopback(opt.bind_addr, opt.port, &ss, &sl) < 0)
-		die("refusing --bind %s: only loopback (127.0.0.0/8, ::1, localhost) is allowed",
-		    opt.bind_addr);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket: %s", strerror(errno));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		die("SO_REUSEADDR: %s", strerror(errno));
-	if (ss.ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		die("IPV6_V6ONLY: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		die("bind %s port %u: %s", opt.bind_addr, opt.port, strerror(errno));
-	if (listen(fd, 128) < 0)
-		die("listen: %s", strerror(errno));
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		die("getsockname: %s", strerror(errno));
-	format_addr(&ss, addr_out, addr_len);
-	*port_out = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port) :
-					      ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return fd;
-}
-
-/* Written via rename so a polling test never reads a half-written number. */
-static void write_port_file(const char *path, unsigned int port)
-{
-	char *tmp;
-	FILE *f;
-
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		die("out of memory");
-	f = fopen(tmp, "w");
-	if (!f)
-		die("cannot create %s: %s", tmp, strerror(errno));
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		die("cannot write %s: %s", path, strerror(errno));
-	}
-	free(tmp);
-}
+const char tool_name[] = "tcprelay";
 
 /* ---- relays ------------------------------------------------------------ */
 
@@ -328,7 +157,7 @@ static void connect_done(struct relay *r)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char local[INET6_ADDRSTRLEN + 8] = "?";
+	char local[ADDR_STRLEN] = "?";
 	int err = 0;
 	socklen_t elen = sizeof(err);
 
@@ -429,23 +258,6 @@ client_only:
 
 /* ---- main -------------------------------------------------------------- */
 
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static double parse_seconds(const char *name, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		die("invalid %s '%s' (expected %g..%g seconds)", name, s, min, max);
-	return v;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -471,8 +283,6 @@ static void parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
-	long v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "t:b:p:f:d:qh", lopts, NULL)) != -1) {
@@ -485,11 +295,7 @@ static void parse_args(int argc, char **argv)
 			opt.bind_addr = optarg;
 			break;
 		case 'p':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 0 || v > 65535)
-				die("invalid --listen-port '%s'", optarg);
-			opt.port = v;
+			opt.port = parse_port("--listen-port", optarg);
 			break;
 		case 'f':
 			opt.port_file = optarg;
@@ -498,7 +304,7 @@ static void parse_args(int argc, char **argv)
 			opt.duration = parse_seconds("--duration", optarg, 0.001, 7 * 86400);
 			break;
 		case 'q':
-			opt.quiet = true;
+			tool_quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -508,22 +314,16 @@ static void parse_args(int argc, char **argv)
 			exit(1);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tcprelay: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		exit(1);
-	}
+	no_extra_args(argc, argv, usage);
 	if (!opt.have_to)
 		die("--to HOST:PORT is required");
 }
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct pollfd pfds[1 + 2 * MAX_RELAYS];
 	int map[1 + 2 * MAX_RELAYS];
-	char addr[INET6_ADDRSTRLEN + 8], to[INET6_ADDRSTRLEN + 8];
-	sigset_t block, waitmask;
+	char addr[ADDR_STRLEN], to[ADDR_STRLEN];
 	double start, deadline;
 	unsigned int port, n_open = 0;
 	int lfd, i;
@@ -531,31 +331,18 @@ int main(int argc, char **argv)
 	parse_args(argc, argv);
 
 	/* Signals are only delivered inside ppoll(), so a stop is never missed. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGTERM);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_signals_init(true);
 
 	for (i = 0; i < MAX_RELAYS; i++)
 		relays[i].cfd = relays[i].ufd = -1;
-	lfd = open_listener(&port, addr, sizeof(addr));
+	lfd = open_listener(opt.bind_addr, opt.port, SOCK_STREAM, addr, sizeof(addr), &port);
 	format_addr(&opt.to, to, sizeof(to));
-	printf("listening %s\n", addr);
-	fflush(stdout);
-	if (opt.port_file)
-		write_port_file(opt.port_file, port);
+	announce_listener(addr, port, opt.port_file);
 	logmsg("relaying %s -> %s", addr, to);
 
 	start = now_mono();
 	deadline = start + opt.duration;
 	while (!stop_signal) {
-		struct timespec ts;
 		double now = now_mono(), wait;
 		int nfds = 0, n;
 
@@ -596,14 +383,9 @@ int main(int argc, char **argv)
 		wait = deadline - now;
 		if (wait > TICK_MS / 1000.0)
 			wait = TICK_MS / 1000.0;
-		ts.tv_sec = (time_t)wait;
-		ts.tv_nsec = (long)((wait - ts.tv_sec) * 1e9);
-		n = ppoll(pfds, nfds, &ts, &waitmask);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("ppoll: %s", strerror(errno));
-		}
+		n = poll_wait(pfds, nfds, wait);
+		if (n < 0)
+			continue;
 		/*
 		 * Client and upstream entries come in pairs after the listener.
 		 * Only relay_io() closes a relay and slots are reused only by
@@ -619,8 +401,7 @@ int main(int argc, char **argv)
 			accept_clients(lfd);
 	}
 
-	if (stop_signal)
-		logmsg("stopping on signal %d", (int)stop_signal);
+	log_stop_signal();
 	for (i = 0; i < MAX_RELAYS; i++) {
 		if (relays[i].cfd >= 0) {
 			n_open++;
