@@ -130,6 +130,20 @@ def test_quarter_duty_cycle_miner(sensor, procs, tmp):
     assert f["unmapped"]["protocol"]["name"] == "xmrig-jsonrpc"
 
 
+def test_throttled_tls_miner_stands_out_by_its_steadiness(sensor, procs, tmp):
+    """One thread at a 25% duty cycle behind TLS: no protocol, far from saturating
+    a core, but steadier than any interactive or batch load."""
+    port = start_pool(procs, tmp, "--tls")
+    p = procs.start("minersim", "--pool", f"127.0.0.1:{port}", "--proto", "xmrig", "--tls",
+                    "--sni", "api.example.net", "--threads", 1, "--duty", 25,
+                    "--duration", 150, "--submit-interval", 3)
+    f = reported(sensor, first_line_pid(procs, p))[0]
+    cpu = f["unmapped"]["cpu"]
+    assert cpu["saturated"] is False and cpu["steady"] is True
+    assert 0.1 < cpu["steady_cores"] < 0.5
+    assert f["unmapped"]["connection"]["pool_like"] is True
+
+
 def test_miner_reconnecting_after_pool_restart_stays_reported(sensor, procs, tmp):
     port_file = os.path.join(tmp, "r.port")
     pool = procs.start("poolsim", "--port-file", port_file, "--job-interval", 2,

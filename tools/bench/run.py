@@ -121,6 +121,8 @@ SCENARIOS = [
      ("--comm", "kworker/0:2", "--argv0", "[kworker/0:2]", "--args-disguise")),
     ("throttled: one thread", "start", 120, "stratum", False, 1, ()),
     ("throttled: 25% duty cycle", "start", 120, "xmrig", False, 2, ("--duty", "25")),
+    ("throttled behind TLS: one thread at 25% (behaviour only)", "start", 120, "xmrig", True,
+     1, ("--duty", "25", "--sni", "api.example.net")),
     ("through a local proxy", "login", 5, "xmrig", False, 2, ("proxy",)),
 ]
 
