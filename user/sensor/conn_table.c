@@ -111,6 +111,8 @@ int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *da
 
 	if (dir > 1)
 		return 0;
+	if (len > MW_PAYLOAD_LEN)
+		len = MW_PAYLOAD_LEN; /* never trust a record's length past its buffer */
 	if (dir == MW_DIR_OUT && c->stream == STREAM_UNSEEN && len) {
 		c->stream = proto__stream_kind(data, len);
 		if (c->stream == STREAM_TLS)
@@ -118,8 +120,6 @@ int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *da
 	}
 	if (c->decided[dir])
 		return 0;
-	if (len > MW_PAYLOAD_LEN)
-		len = MW_PAYLOAD_LEN;
 	if (!c->cap[dir]) {
 		c->cap[dir] = malloc(CONN_CAPTURE_MAX);
 		if (!c->cap[dir])
