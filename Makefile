@@ -45,15 +45,15 @@ HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
 	-DMW_VERSION='"$(VERSION)"' -Ibpf -I$(OUT)/bpf \
-	-Iuser/common -Iuser/sensor -Iuser/detect -Iuser/report -Iuser/daemon
+	-Iuser/common -Iuser/sensor -Iuser/detect -Iuser/context -Iuser/report -Iuser/daemon
 LDHARDEN := -pie -Wl,-z,relro,-z,now
 # libbpf is linked statically: the daemon then does not depend on the
 # distribution's libbpf version, only on libelf and zlib.
 BPF_LIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz
-LIBS := -ljson-c -linih -lcrypto -lm
+LIBS := -lcurl -ljson-c -linih -lcrypto -lpthread -lm
 
 COMMON_SRCS := $(wildcard user/common/*.c)
-LIB_SRCS := $(COMMON_SRCS) $(wildcard user/sensor/*.c user/detect/*.c user/report/*.c) \
+LIB_SRCS := $(COMMON_SRCS) $(wildcard user/sensor/*.c user/detect/*.c user/context/*.c user/report/*.c) \
 	$(filter-out user/daemon/main.c,$(wildcard user/daemon/*.c))
 LIB_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 DAEMON_OBJS := $(LIB_OBJS) $(OUT)/obj/user/daemon/main.o
@@ -61,7 +61,7 @@ CLI_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard user/cli/*.c) $(COMMON_SRCS
 
 # Load generators and simulators (plain C); hookcost also carries BPF.
 # tools/common is the library they share, compiled into each of them.
-TOOLS := poolsim minersim cpuburn tcprelay apipoll heartbeat bulkserve dnsq
+TOOLS := poolsim minersim cpuburn tcprelay apipoll heartbeat bulkserve dnsq imdssim ecssim
 TOOL_BINS := $(addprefix $(OUT)/tools/,$(TOOLS))
 TOOL_COMMON_SRCS := $(wildcard tools/common/*.c)
 TOOL_COMMON_HDRS := $(wildcard tools/common/*.h)

@@ -5,10 +5,10 @@
 set -eu
 
 have_all() {
-	for c in clang bpftool pkg-config cc make ip; do
+	for c in clang bpftool pkg-config cc make ip runc; do
 		command -v "$c" >/dev/null 2>&1 || return 1
 	done
-	for p in libbpf libelf zlib json-c inih libssl libcrypto cmocka; do
+	for p in libbpf libelf zlib json-c inih libcurl libssl libcrypto cmocka; do
 		pkg-config --exists "$p" || return 1
 	done
 	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pytest' 2>/dev/null || return 1
@@ -30,16 +30,17 @@ if command -v apt-get >/dev/null 2>&1; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends \
 		clang llvm make gcc libc6-dev pkg-config bpftool libbpf-dev libelf-dev \
-		zlib1g-dev libjson-c-dev libinih-dev libssl-dev libcmocka-dev \
-		python3 python3-pytest iproute2 procps >/dev/null
+		zlib1g-dev libjson-c-dev libinih-dev libcurl4-openssl-dev libssl-dev libcmocka-dev \
+		python3 python3-pytest iproute2 procps runc >/dev/null
 elif command -v dnf >/dev/null 2>&1; then
 	echo "install-deps: installing build dependencies with dnf" >&2
 	dnf install -y -q clang llvm make gcc glibc-devel pkgconf-pkg-config bpftool \
 		libbpf-devel libbpf-static elfutils-libelf-devel zlib-devel json-c-devel \
-		inih-devel openssl-devel libcmocka-devel python3 python3-pytest iproute procps-ng
+		inih-devel libcurl-devel openssl-devel libcmocka-devel python3 python3-pytest iproute \
+		procps-ng runc
 else
 	echo "install-deps: no apt-get or dnf: install clang, bpftool, libbpf, libelf, zlib," \
-		"json-c, inih, OpenSSL, cmocka and pytest by hand" >&2
+		"json-c, inih, libcurl, OpenSSL, cmocka, pytest and runc by hand" >&2
 	exit 1
 fi
 

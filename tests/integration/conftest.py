@@ -44,10 +44,25 @@ def bpf_progs_named(prefix="mw_"):
             if p.get("name", "").startswith(prefix)]
 
 
+# Tests never reach the real IMDS or an ECS agent: unless a test points the
+# daemon at a simulator, both are a closed port on loopback.
+CLOSED_URL = "http://127.0.0.1:1"
+
+
+def safe_env(extra=None):
+    """The environment for a daemon under test: IMDS on a closed loopback port."""
+    env = dict(os.environ)
+    env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = CLOSED_URL
+    env.pop("AWS_EC2_METADATA_DISABLED", None)
+    env.pop("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", None)
+    env.update(extra or {})
+    return env
+
+
 class Sensor:
     """A running minerwatchd with its own output, socket and state dir."""
 
-    def __init__(self, tmp, config=None, extra_args=()):
+    def __init__(self, tmp, config=None, extra_args=(), env=None):
         self.tmp = tmp
         self.output = os.path.join(tmp, "findings.jsonl")
         self.socket = os.path.join(tmp, "run", "minerwatch.sock")
@@ -58,11 +73,15 @@ class Sensor:
             f.write(config or "")
         self.args = [DAEMON, "-c", self.config, "-o", self.output, "-s", self.socket,
                      "--state-dir", self.state, *extra_args]
+        if "--ecs-agent-url" not in extra_args and "ecs_agent_url" not in (config or ""):
+            self.args += ["--ecs-agent-url", CLOSED_URL]
+        self.env = safe_env(env)
         self.proc = None
 
     def start(self, wait_healthy=True):
         self.stderr = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     env=self.env)
         if wait_healthy:
             wait_for(lambda: self._ready(), 20, what="minerwatchd to report healthy")
         return self

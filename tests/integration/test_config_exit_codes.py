@@ -3,11 +3,12 @@
 import os
 import subprocess
 
-from conftest import DAEMON
+from conftest import DAEMON, safe_env
 
 
-def run(*args, timeout=20):
-    return subprocess.run([DAEMON, *args], capture_output=True, text=True, timeout=timeout)
+def run(*args, timeout=20, env=None):
+    return subprocess.run([DAEMON, *args], capture_output=True, text=True, timeout=timeout,
+                          env=safe_env(env))
 
 
 def write(tmp, name, text):

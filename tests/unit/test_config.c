@@ -23,7 +23,12 @@ static void test_defaults(void **state)
 	assert_string_equal(c.socket, "/run/minerwatch/minerwatch.sock");
 	assert_string_equal(c.state_dir, "/var/lib/minerwatch");
 	assert_string_equal(c.host_root, "/");
-	assert_string_equal(c.imds_endpoint, "http://169.254.169.254");
+	assert_string_equal(c.imds_endpoint, "");
+	assert_string_equal(config__imds_endpoint(&c), "http://169.254.169.254");
+	assert_int_equal(c.imds_timeout_ms, 300);
+	assert_int_equal(c.imds_token_ttl_s, 21600);
+	assert_false(c.imds_v1_fallback);
+	assert_false(c.ecs_disabled);
 	assert_string_equal(c.ecs_agent_url, "http://127.0.0.1:51678");
 	assert_string_equal(c.btf, "");
 	assert_string_equal(c.cgroup_root, "");
@@ -205,6 +210,12 @@ static void test_set_invalid(void **state)
 	set_bad("hooks", "", "not one of the accepted values");
 
 	set_bad("imds_endpoint", "169.254.169.254", "not an http:// or https:// URL");
+	set_bad("imds_endpoint_mode", "ipv5", "not one of the accepted values");
+	set_bad("imds", "maybe", "not true or false");
+	set_bad("imds_timeout_ms", "10", "out of range");
+	set_bad("imds_token_ttl_seconds", "21601", "out of range");
+	set_bad("ecs_timeout_ms", "0", "out of range");
+	set_bad("context_wait_ms", "30001", "out of range");
 	set_bad("imds_endpoint", "ftp://169.254.169.254", "not an http:// or https:// URL");
 	set_bad("ecs_agent_url", "HTTP://x", "not an http:// or https:// URL");
 	set_bad("ecs_agent_url", "", "not an http:// or https:// URL");
@@ -432,11 +443,23 @@ static void test_env(void **state)
 	config__defaults(&c);
 	assert_int_equal(config__apply_env(&c, err, sizeof(err)), 0);
 	assert_false(c.imds_disabled);
-	assert_string_equal(c.imds_endpoint, "http://169.254.169.254");
+	assert_string_equal(config__imds_endpoint(&c), "http://169.254.169.254");
+
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6", 1);
+	assert_int_equal(config__apply_env(&c, err, sizeof(err)), 0);
+	assert_string_equal(config__imds_endpoint(&c), "http://[fd00:ec2::254]");
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv4", 1);
+	assert_int_equal(config__apply_env(&c, err, sizeof(err)), 0);
+	assert_string_equal(config__imds_endpoint(&c), "http://169.254.169.254");
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ipv5", 1);
+	assert_int_equal(config__apply_env(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"));
+	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
 
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	assert_int_equal(config__apply_env(&c, err, sizeof(err)), 0);
 	assert_true(c.imds_disabled);
+	assert_string_equal(c.imds_disabled_by, "AWS_EC2_METADATA_DISABLED=true");
 
 	config__defaults(&c);
 	setenv("AWS_EC2_METADATA_DISABLED", "TRUE", 1);

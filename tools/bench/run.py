@@ -42,8 +42,12 @@ class Daemon:
             f.write(config)
         self.t0 = time.monotonic()
         self.p = subprocess.Popen([os.path.join(B, "minerwatchd"), "-c", conf, "-o", self.out,
-                                   "-s", self.sock, "--state-dir", os.path.join(self.tmp, "st")],
-                                  stderr=subprocess.DEVNULL)
+                                   "-s", self.sock, "--state-dir", os.path.join(self.tmp, "st"),
+                                   "--ecs-agent-url", "http://127.0.0.1:1"],
+                                  stderr=subprocess.DEVNULL,
+                                  # never the real IMDS: a closed loopback port
+                                  env=dict(os.environ,
+                                           AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:1"))
         if not wait_for(lambda: (self.status() or {}).get("state") == "healthy", 30):
             raise SystemExit("bench: minerwatchd did not become healthy")
 

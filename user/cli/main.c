@@ -241,10 +241,28 @@ static void print_status(json_object *st)
 	printf("tracked: %lld processes, %lld connections; BPF maps %.1f MiB\n",
 	       (long long)num(t, "processes"), (long long)num(t, "connections"),
 	       (double)num(t, "bpf_map_bytes") / (1 << 20));
-	printf("instance: %s\n", get(inst, "available") &&
-					 json_object_get_boolean(get(inst, "available")) ?
-				 "available" :
-				 safe(inst, "reason", b3, sizeof(b3)));
+	if (get(inst, "available") && json_object_get_boolean(get(inst, "available"))) {
+		char b4[64], b5[64];
+
+		printf("instance: %s in account %s, %s (%s)\n",
+		       safe(inst, "instance_id", b3, sizeof(b3)),
+		       safe(inst, "account_id", b4, sizeof(b4)),
+		       safe(inst, "availability_zone", b5, sizeof(b5)),
+		       safe(inst, "instance_type", b2, sizeof(b2)));
+	} else {
+		printf("instance: unknown (%s)\n", safe(inst, "reason", b3, sizeof(b3)));
+	}
+	{
+		json_object *ecs = get(st, "ecs");
+		char b4[300];
+
+		if (ecs && !strcmp(safe(ecs, "agent", b3, sizeof(b3)), "reachable"))
+			printf("ecs agent: reachable, cluster %s\n",
+			       safe(ecs, "cluster", b4, sizeof(b4)));
+		else if (ecs)
+			printf("ecs agent: %s%s%s\n", b3, get(ecs, "reason") ? ": " : "",
+			       get(ecs, "reason") ? safe(ecs, "reason", b4, sizeof(b4)) : "");
+	}
 	printf("output: %s: %s, %lld written, %lld pending\n", safe(out, "path", b1, sizeof(b1)),
 	       safe(out, "state", b2, sizeof(b2)), (long long)num(out, "written"),
 	       (long long)num(out, "pending"));

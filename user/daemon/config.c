@@ -28,8 +28,15 @@ void config__defaults(struct config *c)
 	snprintf(c->socket, sizeof(c->socket), "/run/minerwatch/minerwatch.sock");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/minerwatch");
 	snprintf(c->host_root, sizeof(c->host_root), "/");
-	snprintf(c->imds_endpoint, sizeof(c->imds_endpoint), "http://169.254.169.254");
+	c->imds_timeout_ms = 300;
+	c->imds_retries = 2;
+	c->imds_refresh_s = 300;
+	c->imds_token_ttl_s = 21600;
 	snprintf(c->ecs_agent_url, sizeof(c->ecs_agent_url), "http://127.0.0.1:51678");
+	c->ecs_timeout_ms = 500;
+	c->ecs_cache_s = 300;
+	c->ecs_negative_cache_s = 30;
+	c->context_wait_ms = 2000;
 	c->format = FORMAT_OCSF;
 	c->log_level = LOG_LVL_INFO;
 	c->hooks = HOOK_AUTO;
@@ -116,6 +123,20 @@ static int cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+static int set_bool(bool *dst, const char *key, const char *v, char *err, size_t errsz)
+{
+	if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes")) {
+		*dst = true;
+		return 0;
+	}
+	if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no")) {
+		*dst = false;
+		return 0;
+	}
+	snprintf(err, errsz, "%s: \"%s\" is not true or false", key, v);
+	return -EINVAL;
+}
+
 static int set_ports(struct config *c, const char *key, const char *v, char *err, size_t errsz)
 {
 	uint16_t ports[CFG_MAX_PORTS];
@@ -191,8 +212,53 @@ int config__set(struct config *c, const char *key, const char *v, char *err, siz
 		return set_str(c->cgroup_root, sizeof(c->cgroup_root), key, v, err, errsz);
 	if (IS("imds_endpoint"))
 		return set_url(c->imds_endpoint, sizeof(c->imds_endpoint), key, v, err, errsz);
+	if (IS("imds_endpoint_mode")) {
+		if (!strcasecmp(v, "ipv4"))
+			c->imds_ipv6 = false;
+		else if (!strcasecmp(v, "ipv6"))
+			c->imds_ipv6 = true;
+		else
+			goto bad_choice;
+		return 0;
+	}
+	if (IS("imds")) {
+		bool on;
+
+		e = set_bool(&on, key, v, err, errsz);
+		if (!e) {
+			c->imds_disabled = !on;
+			snprintf(c->imds_disabled_by, sizeof(c->imds_disabled_by), "imds = %s", v);
+		}
+		return e;
+	}
+	if (IS("imds_v1_fallback"))
+		return set_bool(&c->imds_v1_fallback, key, v, err, errsz);
+	if (IS("imds_timeout_ms"))
+		return set_u32(&c->imds_timeout_ms, key, v, 50, 10000, err, errsz);
+	if (IS("imds_retries"))
+		return set_u32(&c->imds_retries, key, v, 0, 10, err, errsz);
+	if (IS("imds_refresh_seconds"))
+		return set_u32(&c->imds_refresh_s, key, v, 1, 86400, err, errsz);
+	if (IS("imds_token_ttl_seconds"))
+		return set_u32(&c->imds_token_ttl_s, key, v, 1, 21600, err, errsz);
 	if (IS("ecs_agent_url"))
 		return set_url(c->ecs_agent_url, sizeof(c->ecs_agent_url), key, v, err, errsz);
+	if (IS("ecs")) {
+		bool on;
+
+		e = set_bool(&on, key, v, err, errsz);
+		if (!e)
+			c->ecs_disabled = !on;
+		return e;
+	}
+	if (IS("ecs_timeout_ms"))
+		return set_u32(&c->ecs_timeout_ms, key, v, 50, 10000, err, errsz);
+	if (IS("ecs_cache_seconds"))
+		return set_u32(&c->ecs_cache_s, key, v, 1, 86400, err, errsz);
+	if (IS("ecs_negative_cache_seconds"))
+		return set_u32(&c->ecs_negative_cache_s, key, v, 1, 86400, err, errsz);
+	if (IS("context_wait_ms"))
+		return set_u32(&c->context_wait_ms, key, v, 0, 30000, err, errsz);
 	if (IS("format")) {
 		if (!strcmp(v, "ocsf"))
 			c->format = FORMAT_OCSF;
@@ -402,12 +468,32 @@ int config__load_file(struct config *c, const char *path, bool required, char *e
 int config__apply_env(struct config *c, char *err, size_t errsz)
 {
 	const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
 	const char *dis = getenv("AWS_EC2_METADATA_DISABLED");
+	int e;
 
-	if (dis && !strcasecmp(dis, "true"))
+	if (dis && !strcasecmp(dis, "true")) {
 		c->imds_disabled = true;
+		snprintf(c->imds_disabled_by, sizeof(c->imds_disabled_by),
+			 "AWS_EC2_METADATA_DISABLED=true");
+	}
+	if (mode && mode[0]) {
+		e = config__set(c, "imds_endpoint_mode", mode, err, errsz);
+		if (e) {
+			snprintf(err, errsz, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: \"%s\" is not "
+				 "IPv4 or IPv6", mode);
+			return e;
+		}
+	}
 	if (ep && ep[0])
 		return set_url(c->imds_endpoint, sizeof(c->imds_endpoint),
 			       "AWS_EC2_METADATA_SERVICE_ENDPOINT", ep, err, errsz);
 	return 0;
+}
+
+const char *config__imds_endpoint(const struct config *c)
+{
+	if (c->imds_endpoint[0])
+		return c->imds_endpoint;
+	return c->imds_ipv6 ? "http://[fd00:ec2::254]" : "http://169.254.169.254";
 }

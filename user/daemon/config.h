@@ -27,9 +27,21 @@ struct config {
 	char socket[CFG_PATH_LEN];
 	char state_dir[CFG_PATH_LEN];
 	char host_root[CFG_PATH_LEN];
-	char imds_endpoint[CFG_PATH_LEN];
+	char imds_endpoint[CFG_PATH_LEN];  /* "": the default of imds_endpoint_mode */
+	bool imds_ipv6;                    /* imds_endpoint_mode = ipv6 */
 	bool imds_disabled;
+	char imds_disabled_by[64];         /* the setting that disabled it */
+	bool imds_v1_fallback;
+	uint32_t imds_timeout_ms;
+	uint32_t imds_retries;
+	uint32_t imds_refresh_s;
+	uint32_t imds_token_ttl_s;
 	char ecs_agent_url[CFG_PATH_LEN];
+	bool ecs_disabled;
+	uint32_t ecs_timeout_ms;
+	uint32_t ecs_cache_s;
+	uint32_t ecs_negative_cache_s;
+	uint32_t context_wait_ms;          /* how long a Create waits for ECS context */
 	char btf[CFG_PATH_LEN];
 	char cgroup_root[CFG_PATH_LEN];
 	enum log_level log_level;
@@ -58,7 +70,12 @@ int config__set(struct config *c, const char *key, const char *value, char *err,
  */
 int config__load_file(struct config *c, const char *path, bool required, char *err,
 		      size_t errsz);
-/* AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_EC2_METADATA_DISABLED. */
+/*
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
+ * and AWS_EC2_METADATA_DISABLED.
+ */
 int config__apply_env(struct config *c, char *err, size_t errsz);
+/* The IMDS base URL in effect: imds_endpoint, or the default of the mode. */
+const char *config__imds_endpoint(const struct config *c);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "http.h"
 #include "mwd.h"
 #include "names.h"
 #include "suppress.h"
@@ -123,11 +124,9 @@ int main(int argc, char **argv)
 		suppress__free(sup);
 		return EXIT_OK;
 	}
-	/* ASFF needs the account and region from instance metadata, not collected yet. */
-	if (m.cfg.format == FORMAT_ASFF) {
-		fprintf(stderr, "minerwatchd: --format asff is not available in this version "
-				"(it needs instance metadata); use --format ocsf\n");
-		return EXIT_USAGE;
+	if (http__global_init()) {
+		fprintf(stderr, "minerwatchd: cannot initialise libcurl\n");
+		return EXIT_ENV;
 	}
 	if (mkdir(m.cfg.state_dir, 0750) && errno != EEXIST) {
 		fprintf(stderr, "minerwatchd: cannot create the state directory %s: %s\n",

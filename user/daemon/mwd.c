@@ -15,13 +15,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cloudctx.h"
 #include "control.h"
 #include "log.h"
-#include "names.h"
-#include "suppress.h"
 #include "mwd.h"
+#include "names.h"
 #include "notify.h"
 #include "procfs.h"
+#include "suppress.h"
 
 #define SINK_MAX_PENDING (16U << 20)
 #define SWEEP_TICKS 30 /* seconds between sweeps for lost exits and closes */
@@ -42,6 +43,13 @@ int mwd__load_config(const struct mwd *m, struct config *c, char *err, size_t er
 			snprintf(err, errsz, "--%s: %s", m->overrides[i].key, msg);
 	}
 	return e;
+}
+
+static int add_fd(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 static void host_info(struct mwd *m)
@@ -69,12 +77,57 @@ static void host_info(struct mwd *m)
 	}
 	if (f)
 		fclose(f);
-	if (m->cfg.imds_disabled)
-		snprintf(m->instance_missing, sizeof(m->instance_missing),
-			 "IMDS disabled by AWS_EC2_METADATA_DISABLED");
+	snprintf(m->instance_missing, sizeof(m->instance_missing),
+		 "the cloud context thread could not start");
+}
+
+static void cloud_opts(const struct config *c, struct cloudctx_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->imds_enabled = !c->imds_disabled;
+	snprintf(o->imds_disabled_why, sizeof(o->imds_disabled_why), "%s", c->imds_disabled_by);
+	snprintf(o->imds.endpoint, sizeof(o->imds.endpoint), "%s", config__imds_endpoint(c));
+	o->imds.timeout_ms = c->imds_timeout_ms;
+	o->imds.retries = (int)c->imds_retries;
+	o->imds.token_ttl_s = c->imds_token_ttl_s;
+	o->imds.v1_fallback = c->imds_v1_fallback;
+	o->imds_refresh_s = c->imds_refresh_s;
+	o->ecs_enabled = !c->ecs_disabled;
+	snprintf(o->ecs_url, sizeof(o->ecs_url), "%s", c->ecs_agent_url);
+	o->ecs_timeout_ms = c->ecs_timeout_ms;
+	o->ecs_ttl_s = c->ecs_cache_s;
+	o->ecs_negative_ttl_s = c->ecs_negative_cache_s;
+}
+
+/* Starts (or restarts) the context thread; findings flow without it. */
+static void start_cloud(struct mwd *m)
+{
+	struct cloudctx_opts o;
+	char err[256];
+
+	if (m->cloud) {
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, cloudctx__wake_fd(m->cloud), NULL);
+		detector__set_cloud(m->det, NULL);
+		cloudctx__stop(m->cloud);
+		m->cloud = NULL;
+	}
+	cloud_opts(&m->cfg, &o);
+	m->cloud = cloudctx__start(&o, err, sizeof(err));
+	if (!m->cloud) {
+		log_error("no cloud context: %s", err);
+		return;
+	}
+	if (add_fd(m->epfd, cloudctx__wake_fd(m->cloud))) {
+		log_error("no cloud context: epoll: %s", strerror(errno));
+		cloudctx__stop(m->cloud);
+		m->cloud = NULL;
+		return;
+	}
+	detector__set_cloud(m->det, m->cloud);
+	if (o.imds_enabled)
+		log_info("instance metadata from %s", o.imds.endpoint);
 	else
-		snprintf(m->instance_missing, sizeof(m->instance_missing),
-			 "instance metadata collection is not part of this version");
+		log_info("instance metadata disabled by %s", o.imds_disabled_why);
 }
 
 static void read_kstats(struct mwd *m)
@@ -184,6 +237,33 @@ static void reload(struct mwd *m)
 		memcpy(m->cfg.miner_names, c.miner_names, sizeof(c.miner_names));
 		memcpy(m->cfg.pool_ports, c.pool_ports, sizeof(c.pool_ports));
 		m->cfg.npool_ports = c.npool_ports;
+		m->cfg.format = c.format;
+		m->asff = c.format == FORMAT_ASFF;
+		m->cfg.context_wait_ms = c.context_wait_ms;
+		{
+			struct cloudctx_opts before, after;
+
+			cloud_opts(&m->cfg, &before);
+			cloud_opts(&c, &after);
+			if (memcmp(&before, &after, sizeof(before)) || !m->cloud) {
+				memcpy(m->cfg.imds_endpoint, c.imds_endpoint, sizeof(c.imds_endpoint));
+				m->cfg.imds_ipv6 = c.imds_ipv6;
+				m->cfg.imds_disabled = c.imds_disabled;
+				memcpy(m->cfg.imds_disabled_by, c.imds_disabled_by,
+				       sizeof(c.imds_disabled_by));
+				m->cfg.imds_v1_fallback = c.imds_v1_fallback;
+				m->cfg.imds_timeout_ms = c.imds_timeout_ms;
+				m->cfg.imds_retries = c.imds_retries;
+				m->cfg.imds_refresh_s = c.imds_refresh_s;
+				m->cfg.imds_token_ttl_s = c.imds_token_ttl_s;
+				memcpy(m->cfg.ecs_agent_url, c.ecs_agent_url, sizeof(c.ecs_agent_url));
+				m->cfg.ecs_disabled = c.ecs_disabled;
+				m->cfg.ecs_timeout_ms = c.ecs_timeout_ms;
+				m->cfg.ecs_cache_s = c.ecs_cache_s;
+				m->cfg.ecs_negative_cache_s = c.ecs_negative_cache_s;
+				start_cloud(m);
+			}
+		}
 		detector__set_lists(m->det, names, sup);
 		names__free(m->pool_names);
 		suppress__free(m->suppress);
@@ -198,12 +278,6 @@ static void reload(struct mwd *m)
 		log_error("cannot reopen the output %s", sink__path(m->sink));
 }
 
-static int add_fd(int epfd, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-}
 
 static int setup(struct mwd *m)
 {
@@ -268,6 +342,9 @@ static int setup(struct mwd *m)
 	dopt.npool_ports = &m->cfg.npool_ports;
 	dopt.host = &m->host;
 	dopt.instance_missing = m->instance_missing;
+	m->asff = m->cfg.format == FORMAT_ASFF;
+	dopt.asff = &m->asff;
+	dopt.context_wait_ms = &m->cfg.context_wait_ms;
 	dopt.conns_map_fd = loader__conns_fd(m->loader);
 	m->det = detector__new(&dopt, m->procs, m->conns, m->sink);
 	if (!m->rb || !m->cpu || !m->det) {
@@ -292,6 +369,7 @@ static int setup(struct mwd *m)
 		log_error("cannot set up the event loop: %s", strerror(errno));
 		return EXIT_ENV;
 	}
+	start_cloud(m);
 
 	mwd__scan(m);
 	ring_buffer__consume(m->rb);
@@ -320,6 +398,8 @@ static void teardown(struct mwd *m)
 		proc_table__set_release(m->procs, NULL, NULL);
 	ring_buffer__free(m->rb);
 	loader__stop(m->loader);
+	cloudctx__stop(m->cloud);
+	m->cloud = NULL;
 	detector__free(m->det);
 	cpu_reader__free(m->cpu);
 	control__close(m->ctl);
@@ -379,6 +459,9 @@ int mwd__run(struct mwd *m)
 					tick(m);
 			} else if (fd == control__fd(m->ctl)) {
 				control__process(m->ctl);
+			} else if (m->cloud && fd == cloudctx__wake_fd(m->cloud)) {
+				cloudctx__drain(m->cloud);
+				detector__context_ready(m->det);
 			} else {
 				ring_buffer__consume(m->rb);
 			}

@@ -6,6 +6,7 @@
  *   ring buffer --events.c--> proc/conn tables
  *   timer -------------------> cpu reader -> detector -> sink
  *   control socket --status.c-> status / findings JSON
+ *   context thread (IMDS, ECS agent) --eventfd--> detector (waiting Creates)
  */
 #ifndef MW_MWD_H
 #define MW_MWD_H
@@ -26,6 +27,7 @@ struct ring_buffer;
 struct control;
 struct name_list;
 struct suppress_list;
+struct cloudctx;
 
 /* Exit codes of SPEC 4. */
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_ENV = 2 };
@@ -51,6 +53,8 @@ struct mwd {
 	struct name_list *pool_names;
 	struct suppress_list *suppress;
 	char instance_missing[128];
+	struct cloudctx *cloud;    /* NULL when it could not start */
+	bool asff;                 /* cfg.format == FORMAT_ASFF, for the detector */
 
 	int epfd, sigfd, timerfd;
 	uint64_t start_boot_ns, ready_boot_ns, last_cpu_boot_ns;

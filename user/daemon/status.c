@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "control.h"
+#include "cloudctx.h"
 #include "mwd.h"
 #include "text.h"
 
@@ -122,9 +123,74 @@ static void suspect_lists(struct mwd *m, json_object *o)
 	json_object_object_add(o, "suspects", l.suspects);
 }
 
+static void add_nonempty(json_object *o, const char *k, const char *v)
+{
+	if (v && v[0])
+		add_str(o, k, v);
+}
+
+/* "instance" (IMDS) and "ecs" (the ECS agent): what is known, or why not. */
+static void add_cloud(struct mwd *m, json_object *o)
+{
+	json_object *inst = json_object_new_object(), *ecs = json_object_new_object();
+	struct cloudctx_status cs;
+	const struct instance_info *i = &cs.instance;
+
+	if (!m->cloud) {
+		json_object_object_add(inst, "available", json_object_new_boolean(0));
+		add_str(inst, "state", "not_started");
+		add_str(inst, "reason", m->instance_missing);
+		json_object_object_add(o, "instance", inst);
+		add_str(ecs, "agent", "not_started");
+		json_object_object_add(o, "ecs", ecs);
+		return;
+	}
+	cloudctx__status(m->cloud, &cs);
+	json_object_object_add(inst, "available", json_object_new_boolean(i->instance_id[0] != 0));
+	add_str(inst, "state", imds__state_name(cs.imds));
+	if (cs.imds != IMDS_OK || cs.imds_why[0])
+		add_nonempty(inst, "reason", cs.imds_why[0] ? cs.imds_why : imds__state_name(cs.imds));
+	if (cs.imds != IMDS_DISABLED)
+		add_str(inst, "endpoint", config__imds_endpoint(&m->cfg));
+	add_nonempty(inst, "account_id", i->account_id);
+	add_nonempty(inst, "region", i->region);
+	add_nonempty(inst, "availability_zone", i->zone);
+	add_nonempty(inst, "instance_id", i->instance_id);
+	add_nonempty(inst, "image_id", i->image_id);
+	add_nonempty(inst, "instance_type", i->instance_type);
+	add_nonempty(inst, "architecture", i->architecture);
+	add_nonempty(inst, "hostname", i->hostname);
+	add_nonempty(inst, "local_ipv4", i->local_ipv4);
+	add_u64(inst, "fetches", cs.imds_fetches);
+	add_u64(inst, "failures", cs.imds_failures);
+	add_u64(inst, "tokens", cs.imds_tokens);
+	add_u64(inst, "token_renewals_on_401", cs.imds_unauthorized);
+	if (cs.imds_last_ok_unix_ms)
+		add_u64(inst, "last_success_time", cs.imds_last_ok_unix_ms);
+	json_object_object_add(o, "instance", inst);
+
+	if (!cs.ecs_enabled)
+		add_str(ecs, "agent", "disabled");
+	else if (!cs.agent_checked)
+		add_str(ecs, "agent", "not_asked_yet");
+	else
+		add_str(ecs, "agent", cs.agent == ECS_FOUND ? "reachable" :
+				      cs.agent == ECS_AGENT_DOWN ? "unreachable" : "error");
+	add_str(ecs, "url", m->cfg.ecs_agent_url);
+	if (cs.agent != ECS_FOUND && cs.agent_checked)
+		add_nonempty(ecs, "reason", cs.agent_why);
+	add_nonempty(ecs, "cluster", cs.agent_info.cluster);
+	add_nonempty(ecs, "cluster_arn", cs.agent_info.cluster_arn);
+	add_nonempty(ecs, "container_instance_arn", cs.agent_info.container_instance_arn);
+	add_nonempty(ecs, "agent_version", cs.agent_info.version);
+	add_u64(ecs, "task_lookups", cs.task_lookups);
+	add_u64(ecs, "tasks_cached", cs.task_cached);
+	json_object_object_add(o, "ecs", ecs);
+}
+
 static json_object *status_obj(struct mwd *m)
 {
-	json_object *o = json_object_new_object(), *progs, *counters, *lost, *tracked, *inst, *out;
+	json_object *o = json_object_new_object(), *progs, *counters, *lost, *tracked, *out;
 	char reasons[2048];
 	bool healthy = mwd__healthy(m, reasons, sizeof(reasons));
 	struct detector_stats ds;
@@ -205,13 +271,12 @@ static json_object *status_obj(struct mwd *m)
 		add_u64(fc, "closed", ds.closed);
 		add_u64(fc, "open", ds.open - ds.suppressed);
 		add_u64(fc, "suppressed", ds.suppressed);
+		add_u64(fc, "waited_for_context", ds.context_waits);
+		add_u64(fc, "asff_written_as_ocsf", ds.asff_without_context);
 		json_object_object_add(o, "finding_counts", fc);
 	}
 
-	inst = json_object_new_object();
-	json_object_object_add(inst, "available", json_object_new_boolean(0));
-	add_str(inst, "reason", m->instance_missing);
-	json_object_object_add(o, "instance", inst);
+	add_cloud(m, o);
 
 	out = json_object_new_object();
 	sink__stats(m->sink, &ss);

@@ -10,10 +10,13 @@
 
 #include <bpf/bpf.h>
 
+#include "cloudctx.h"
+#include "container.h"
 #include "cpu.h"
 #include "htab.h"
 #include "detector.h"
 #include "finding.h"
+#include "log.h"
 #include "names.h"
 #include "procfs.h"
 #include "suppress.h"
@@ -35,6 +38,10 @@ struct fstate {
 	uint32_t peers_reported;
 	bool dirty;               /* evidence changed since the last report */
 	const char *suppressed_by; /* rule that silenced it: no records written */
+	struct container_ref ct;  /* read once, when the finding opens */
+	bool in_container;
+	bool create_pending;      /* the Create waits (briefly) for ECS context */
+	uint64_t wait_until_ms;
 };
 
 #define TOP_SUSPECTS 5
@@ -62,6 +69,8 @@ struct detector {
 	int ntop;
 	struct suspect next_top[TOP_SUSPECTS];
 	int nnext_top;
+	struct cloudctx *cloud;
+	bool warned_asff;
 };
 
 uint64_t detector__boot_to_unix_ms(uint64_t boot_ns)
@@ -122,6 +131,32 @@ const struct name_list *detector__pool_names(const struct detector *d)
 	return d->pool_names;
 }
 
+void detector__set_cloud(struct detector *d, struct cloudctx *cloud)
+{
+	d->cloud = cloud;
+}
+
+/* Asks for the ECS task of the finding's container; CTX_NONE when there is none to ask. */
+static enum ctx_answer task_of(struct detector *d, struct fstate *f, struct ecs_task_info *task,
+			       struct ecs_agent_info *agent, char *why, size_t whysz)
+{
+	if (!f->in_container) {
+		snprintf(why, whysz, "not containerised");
+		return CTX_NONE;
+	}
+	if (!d->cloud) {
+		snprintf(why, whysz, "no cloud context in this run");
+		return CTX_NONE;
+	}
+	if (strcmp(f->ct.runtime, "docker")) {
+		snprintf(why, whysz, "a %s container%s%s: ECS runs Docker containers",
+			 f->ct.runtime, f->ct.orch == ORCH_KUBERNETES ? " in Kubernetes pod " : "",
+			 f->ct.pod_uid);
+		return CTX_NONE;
+	}
+	return cloudctx__task(d->cloud, f->ct.id, f->ct.orch == ORCH_ECS, task, agent, why, whysz);
+}
+
 static void format_peer(uint16_t family, const uint8_t addr[16], uint16_t port, char *out,
 			size_t outsz)
 {
@@ -134,12 +169,41 @@ static void format_peer(uint16_t family, const uint8_t addr[16], uint16_t port, 
 		snprintf(out, outsz, "[%s]:%u", ip, port);
 }
 
+/* pid inside the process's own pid namespace (the last NSpid field), 0 when unknown. */
+static uint32_t ns_pid(const char *host_root, uint32_t pid)
+{
+	char path[PATH_MAX], line[256];
+	uint32_t last = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/proc/%u/status", host_root, pid);
+	fp = fopen(path, "re");
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp)) {
+		char *tok, *save = NULL;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (tok = strtok_r(line + 6, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			last = (uint32_t)strtoul(tok, NULL, 10);
+		break;
+	}
+	fclose(fp);
+	return last;
+}
+
 static void emit(struct detector *d, struct fstate *f, enum finding_activity act)
 {
 	struct proc *p = f->p;
 	struct finding_in in = { 0 };
 	char user[64], parent[PROC_COMM_LEN], *line;
-	bool have_user, have_parent;
+	char inst_why[320], task_why[256];
+	struct instance_info inst;
+	struct ecs_task_info task;
+	struct ecs_agent_info agent;
+	bool have_user, have_parent, no_context = false;
 
 	if (f->suppressed_by)
 		return;
@@ -160,6 +224,24 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 	in.os_name = d->o.host->os_name;
 	in.kernel_release = d->o.host->kernel_release;
 	in.instance_missing = d->o.instance_missing;
+	if (d->cloud) {
+		if (cloudctx__instance(d->cloud, &inst, inst_why, sizeof(inst_why)))
+			in.instance = &inst;
+		else
+			in.instance_missing = inst_why;
+	}
+	if (f->in_container) {
+		in.container = &f->ct;
+		memset(&agent, 0, sizeof(agent));
+		if (task_of(d, f, &task, &agent, task_why, sizeof(task_why)) == CTX_READY) {
+			in.task = &task;
+			in.ecs = agent.cluster[0] ? &agent : NULL;
+		} else {
+			in.task_missing = task_why;
+		}
+		if (act != FINDING_CLOSE)
+			in.ns_pid = ns_pid(d->o.host_root, p->pid);
+	}
 	in.pid = p->pid;
 	in.comm = p->comm;
 	in.exe = p->exe;
@@ -179,7 +261,21 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 			  sizeof(fp->ip));
 		fp->port = p->peers[i].port;
 	}
-	line = finding__build(&in);
+	line = NULL;
+	if (d->o.asff && *d->o.asff) {
+		line = finding__build_asff(&in, &no_context);
+		if (no_context) {
+			/* Never invent an account: say so, and keep the finding as OCSF. */
+			d->st.asff_without_context++;
+			if (!d->warned_asff)
+				log_warn("ASFF needs the AWS account and region (%s): findings are "
+					 "written as OCSF until instance metadata is available",
+					 in.instance_missing ? in.instance_missing : "unknown");
+			d->warned_asff = true;
+		}
+	}
+	if (!line && (!d->o.asff || !*d->o.asff || no_context))
+		line = finding__build(&in);
 	if (!line) {
 		d->st.build_failures++;
 		return;
@@ -217,6 +313,10 @@ void detector__release(struct proc *p, void *arg)
 	if (!f)
 		return;
 	f->last_seen_ms = unix_ms_now();
+	if (f->create_pending) {
+		f->create_pending = false;
+		emit(d, f, FINDING_CREATE);
+	}
 	emit(d, f, FINDING_CLOSE);
 	if (f->suppressed_by)
 		d->st.suppressed--;
@@ -439,6 +539,42 @@ static const char *suppressed(struct detector *d, struct proc *p, struct fstate 
 	return suppress__match(d->suppress, &subj);
 }
 
+/*
+ * Raises the Create, unless the finding's container is being looked up in the
+ * ECS agent right now: then it waits, at most context_wait_ms, so that the
+ * first record already names the task.
+ */
+static void create_or_wait(struct detector *d, struct fstate *f, uint64_t now_ms)
+{
+	struct ecs_task_info task;
+	struct ecs_agent_info agent;
+	char why[256];
+	uint32_t wait = d->o.context_wait_ms ? *d->o.context_wait_ms : 0;
+
+	if (!f->suppressed_by && wait && task_of(d, f, &task, &agent, why, sizeof(why)) ==
+						 CTX_PENDING) {
+		if (!f->create_pending) {
+			f->create_pending = true;
+			f->wait_until_ms = now_ms + wait;
+			d->st.context_waits++;
+			return;
+		}
+		if (now_ms < f->wait_until_ms)
+			return;
+	}
+	f->create_pending = false;
+	emit(d, f, FINDING_CREATE);
+}
+
+void detector__context_ready(struct detector *d)
+{
+	uint64_t now_ms = unix_ms_now();
+
+	for (struct fstate *f = d->open; f; f = f->next)
+		if (f->create_pending)
+			create_or_wait(d, f, now_ms);
+}
+
 static void judge(struct proc *p, void *arg)
 {
 	struct detector *d = arg;
@@ -476,7 +612,17 @@ static void judge(struct proc *p, void *arg)
 		f->suppressed_by = suppressed(d, p, f);
 		if (f->suppressed_by)
 			d->st.suppressed++;
-		emit(d, f, FINDING_CREATE);
+		f->in_container = container__of_pid(d->o.host_root, p->pid, &f->ct) == 1;
+		create_or_wait(d, f, now_ms);
+		return;
+	}
+	if (f->create_pending) {
+		if (v.severity_id >= f->current.severity_id) {
+			f->current = v;
+			f->sig = s;
+		}
+		f->last_seen_ms = now_ms;
+		create_or_wait(d, f, now_ms);
 		return;
 	}
 	/* An open finding keeps its highest verdict: evidence does not expire. */

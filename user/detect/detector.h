@@ -24,13 +24,16 @@ struct host_info {
 
 struct name_list;
 struct suppress_list;
+struct cloudctx;
 
 struct detector_opts {
 	const struct detect_cfg *cfg;
 	const uint32_t *update_interval_s;
 	const char *host_root;
 	const struct host_info *host;
-	const char *instance_missing;  /* why findings carry no cloud context */
+	const char *instance_missing;  /* why findings carry no cloud context (no cloudctx) */
+	const bool *asff;              /* write ASFF instead of OCSF */
+	const uint32_t *context_wait_ms; /* how long a Create may wait for ECS context */
 	int conns_map_fd;              /* to refresh traffic counters */
 	const char *miner_names;       /* comma-separated */
 	const uint16_t *pool_ports;    /* sorted; both may change on reload */
@@ -45,6 +48,10 @@ struct detector *detector__new(const struct detector_opts *o, struct proc_table 
 void detector__set_lists(struct detector *d, const struct name_list *pool_names,
 			 const struct suppress_list *suppress);
 const struct name_list *detector__pool_names(const struct detector *d);
+/* The cloud context to enrich findings with; NULL for none. May change on reload. */
+void detector__set_cloud(struct detector *d, struct cloudctx *cloud);
+/* Context answers arrived: raise the Creates that were waiting for them. */
+void detector__context_ready(struct detector *d);
 void detector__free(struct detector *d);
 /* Judges every process; now_boot_ns is the boot-time clock. */
 void detector__tick(struct detector *d, uint64_t now_boot_ns);
@@ -63,6 +70,8 @@ struct detector_stats {
 	uint64_t open;
 	uint64_t suppressed;
 	uint64_t build_failures;
+	uint64_t context_waits;     /* Creates held back for ECS context */
+	uint64_t asff_without_context; /* ASFF findings written as OCSF: no account/region */
 };
 void detector__stats(const struct detector *d, struct detector_stats *ret);
 

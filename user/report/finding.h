@@ -7,9 +7,13 @@
 #ifndef MW_FINDING_H
 #define MW_FINDING_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "container.h"
 #include "correlator.h"
+#include "ecs.h"
+#include "imds.h"
 
 #define FINDING_MAX_PEERS 4
 
@@ -34,7 +38,15 @@ struct finding_in {
 	const char *boot_id;
 	const char *os_name;
 	const char *kernel_release;
-	const char *instance_missing; /* why there is no cloud context */
+	const struct instance_info *instance; /* NULL: instance_missing says why */
+	const char *instance_missing;
+
+	/* Container and ECS task (NULL when not containerised / not known) */
+	const struct container_ref *container;
+	const struct ecs_task_info *task;     /* NULL: task_missing says why */
+	const struct ecs_agent_info *ecs;     /* the cluster, with task */
+	const char *task_missing;
+	uint32_t ns_pid;                      /* pid inside the container, 0 unknown */
 
 	/* Process (raw bytes; escaped by the builder) */
 	uint32_t pid;
@@ -56,6 +68,11 @@ struct finding_in {
 
 /* Returns a malloc'd single line (no newline), or NULL on allocation failure. */
 char *finding__build(const struct finding_in *in);
+/*
+ * The same finding in the AWS Security Finding Format. ASFF needs the account
+ * and region: without instance context it returns NULL and sets *no_context.
+ */
+char *finding__build_asff(const struct finding_in *in, bool *no_context);
 
 /* A stable uid for (boot id, pid, start ticks), formatted like a UUID. */
 void finding__uid(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[37]);
