@@ -10,6 +10,7 @@
 /* What ARNs, names and statuses may contain; anything else is refused. */
 #define ARN_CHARS ALNUM ":/_.-+=,@"
 #define NAME_CHARS ALNUM "_.-"
+#define IMAGE_CHARS ALNUM "_.-/:@"
 
 const char *ecs__lookup_name(enum ecs_lookup l)
 {
@@ -113,6 +114,10 @@ int ecs__parse_task(const char *body, size_t len, const char *docker_id,
 					  sizeof(out->container_name));
 			jsonbody__copy_if(jsonbody__str(c, "DockerName"), NAME_CHARS,
 					  out->docker_name, sizeof(out->docker_name));
+			jsonbody__copy_if(jsonbody__str(c, "Image"), IMAGE_CHARS, out->image,
+					  sizeof(out->image));
+			jsonbody__copy_if(jsonbody__str(c, "ImageID"), ALNUM ":", out->image_id,
+					  sizeof(out->image_id));
 			break;
 		}
 	}

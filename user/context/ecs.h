@@ -29,6 +29,8 @@ struct ecs_task_info {
 	char desired_status[32];
 	char container_name[256];     /* the container's name in the task definition */
 	char docker_name[256];
+	char image[256];              /* as the task definition names it */
+	char image_id[80];            /* "sha256:..." */
 };
 
 enum ecs_lookup {

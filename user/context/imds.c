@@ -186,12 +186,18 @@ bad:
 	return -1;
 }
 
+/* Not strchr(): it would also match a NUL byte, the set's terminator. */
+static bool text_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
 /* A one-line text reply without surrounding whitespace, in out. */
 static int text_reply(const char *body, size_t len, char *out, size_t outsz)
 {
-	while (len && strchr(" \t\r\n", body[len - 1]))
+	while (len && text_space(body[len - 1]))
 		len--;
-	while (len && strchr(" \t\r\n", body[0])) {
+	while (len && text_space(body[0])) {
 		body++;
 		len--;
 	}

@@ -34,7 +34,8 @@ json_object *jsonbody__object(const char *what, const char *body, size_t len, si
 	}
 	json_tokener_free(tok);
 	for (; off < len; off++) {
-		if (!strchr(" \t\r\n", body[off])) {
+		/* strchr() would match a NUL byte (the set's terminator): test it first. */
+		if (!body[off] || !strchr(" \t\r\n", body[off])) {
 			snprintf(err, errsz, "%s: data after the JSON value", what);
 			json_object_put(root);
 			return NULL;
@@ -51,11 +52,16 @@ json_object *jsonbody__object(const char *what, const char *body, size_t len, si
 const char *jsonbody__str(json_object *o, const char *key)
 {
 	json_object *v;
+	const char *s;
 
 	if (!o || !json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_string))
 		return "";
-	return json_object_get_string(v);
+	s = json_object_get_string(v);
+	/* A "\u0000" escape would cut the C string short: refuse the value whole. */
+	if (!s || (size_t)json_object_get_string_len(v) != strlen(s))
+		return "";
+	return s;
 }
 
 bool jsonbody__copy_if(const char *s, const char *set, char *out, size_t outsz)

@@ -527,7 +527,9 @@ static void note_suspect(struct detector *d, struct proc *p, const struct verdic
 static const char *suppressed(struct detector *d, struct proc *p, struct fstate *f)
 {
 	struct suppress_subject subj = { 0 };
-	char cgroup[512];
+	struct ecs_task_info task;
+	struct ecs_agent_info agent;
+	char cgroup[512], why[256];
 
 	if (!suppress__count(d->suppress))
 		return NULL;
@@ -536,6 +538,9 @@ static const char *suppressed(struct detector *d, struct proc *p, struct fstate 
 	subj.sha256 = f->have_sha ? f->sha256 : NULL;
 	subj.exe = p->exe;
 	subj.cgroup = cgroup[0] ? cgroup : NULL;
+	/* The image is known once the ECS agent named the container's task. */
+	if (task_of(d, f, &task, &agent, why, sizeof(why)) == CTX_READY && task.image[0])
+		subj.image = task.image;
 	return suppress__match(d->suppress, &subj);
 }
 
@@ -561,6 +566,12 @@ static void create_or_wait(struct detector *d, struct fstate *f, uint64_t now_ms
 		}
 		if (now_ms < f->wait_until_ms)
 			return;
+	}
+	if (f->create_pending && !f->suppressed_by) {
+		/* The wait may have brought the image: suppression rules see it now. */
+		f->suppressed_by = suppressed(d, f->p, f);
+		if (f->suppressed_by)
+			d->st.suppressed++;
 	}
 	f->create_pending = false;
 	emit(d, f, FINDING_CREATE);
@@ -609,10 +620,10 @@ static void judge(struct proc *p, void *arg)
 			d->open->prev = f;
 		d->open = f;
 		d->st.open++;
+		f->in_container = container__of_pid(d->o.host_root, p->pid, &f->ct) == 1;
 		f->suppressed_by = suppressed(d, p, f);
 		if (f->suppressed_by)
 			d->st.suppressed++;
-		f->in_container = container__of_pid(d->o.host_root, p->pid, &f->ct) == 1;
 		create_or_wait(d, f, now_ms);
 		return;
 	}

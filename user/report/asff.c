@@ -143,6 +143,10 @@ static json_object *container_resource(const struct finding_in *in)
 	jout_add(c, "ContainerRuntime", json_object_new_string(in->container->runtime));
 	if (in->task && in->task->container_name[0])
 		jout_add(c, "Name", json_object_new_string(in->task->container_name));
+	if (in->task && in->task->image_id[0])
+		jout_add(c, "ImageId", json_object_new_string(in->task->image_id));
+	if (in->task && in->task->image[0])
+		jout_add(c, "ImageName", json_object_new_string(in->task->image));
 	jout_add(d, "Container", c);
 	jout_add(r, "Details", d);
 	return r;

@@ -49,6 +49,18 @@ static json_object *container_obj(const struct finding_in *in)
 	if (in->task && in->task->container_name[0])
 		jout_add(o, "name", json_object_new_string(in->task->container_name));
 	jout_add(o, "runtime", json_object_new_string(c->runtime));
+	if (in->task && in->task->image_id[0]) {
+		/* OCSF's image needs a uid: the image digest the agent reports. */
+		json_object *img = json_object_new_object();
+		const char *tag = strrchr(in->task->image, ':');
+
+		jout_add(img, "uid", json_object_new_string(in->task->image_id));
+		if (in->task->image[0])
+			jout_add(img, "name", json_object_new_string(in->task->image));
+		if (tag && !strchr(tag, '/'))
+			jout_add(img, "tag", json_object_new_string(tag + 1));
+		jout_add(o, "image", img);
+	}
 	if (orchestrator(c))
 		jout_add(o, "orchestrator", json_object_new_string(orchestrator(c)));
 	if (c->pod_uid[0])
