@@ -202,9 +202,9 @@ def procs(tmp):
 def sensor_factory(tmp):
     started = []
 
-    def make(config=None, extra_args=(), wait_healthy=True):
+    def make(config=None, extra_args=(), wait_healthy=True, env=None):
         sub = tempfile.mkdtemp(prefix="sensor-", dir=tmp)
-        s = Sensor(sub, config, extra_args)
+        s = Sensor(sub, config, extra_args, env)
         started.append(s)
         return s.start(wait_healthy)
 
