@@ -39,6 +39,26 @@ static const char *orchestrator(const struct container_ref *c)
 	return c->orch == ORCH_ECS ? "ECS" : c->orch == ORCH_KUBERNETES ? "Kubernetes" : NULL;
 }
 
+/*
+ * The tag of an image reference "[registry[:port]/]path[:tag][@digest]": after
+ * the last ':' of the last path component, before any "@digest". A
+ * registry's port and the digest's "sha256:" are not tags.
+ */
+static bool image_tag(const char *image, char *out, size_t outsz)
+{
+	size_t n = strcspn(image, "@");
+	const char *last = image, *colon;
+
+	for (size_t i = 0; i < n; i++)
+		if (image[i] == '/')
+			last = image + i + 1;
+	colon = memchr(last, ':', n - (size_t)(last - image));
+	if (!colon || colon + 1 == image + n)
+		return false;
+	snprintf(out, outsz, "%.*s", (int)(image + n - colon - 1), colon + 1);
+	return true;
+}
+
 /* process.container: what the cgroup path and the ECS agent say, nothing guessed. */
 static json_object *container_obj(const struct finding_in *in)
 {
@@ -52,13 +72,13 @@ static json_object *container_obj(const struct finding_in *in)
 	if (in->task && in->task->image_id[0]) {
 		/* OCSF's image needs a uid: the image digest the agent reports. */
 		json_object *img = json_object_new_object();
-		const char *tag = strrchr(in->task->image, ':');
+		char tag[sizeof(in->task->image)];
 
 		jout_add(img, "uid", json_object_new_string(in->task->image_id));
 		if (in->task->image[0])
 			jout_add(img, "name", json_object_new_string(in->task->image));
-		if (tag && !strchr(tag, '/'))
-			jout_add(img, "tag", json_object_new_string(tag + 1));
+		if (image_tag(in->task->image, tag, sizeof(tag)))
+			jout_add(img, "tag", json_object_new_string(tag));
 		jout_add(o, "image", img);
 	}
 	if (orchestrator(c))
