@@ -49,7 +49,8 @@ struct md_case {
 
 static const struct md_case md_cases[] = {
 	{ "metadata-cluster-name.json", 0, "mycluster", CLUSTER_ARN, CI_LONG, VER },
-	{ "metadata-cluster-arn.json", 0, CLUSTER_ARN, CLUSTER_ARN, CI_LONG, VER },
+	/* A cluster given as an ARN: the ARN kept, the name taken from it. */
+	{ "metadata-cluster-arn.json", 0, "mycluster", CLUSTER_ARN, CI_LONG, VER },
 	/* No container instance ARN: nothing to form the cluster ARN from. */
 	{ "metadata-no-container-instance.json", 0, "mycluster", "", "", VER },
 	{ "metadata-old-arn-format.json", 0, "default",
@@ -467,7 +468,10 @@ static void test_cluster_arn_derivation(void **state)
 			fail_msg("Cluster \"%s\", ContainerInstanceArn \"%s\": cluster ARN \"%s\", "
 				 "want \"%s\"", cases[i].cluster, cases[i].ci, a.cluster_arn,
 				 cases[i].want);
-		assert_string_equal(a.cluster, cases[i].cluster);
+		if (!strncmp(cases[i].cluster, "arn:", 4))
+			assert_string_equal(a.cluster, strstr(cases[i].cluster, ":cluster/") + 9);
+		else
+			assert_string_equal(a.cluster, cases[i].cluster);
 		json_object_put(o);
 	}
 }

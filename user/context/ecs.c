@@ -25,8 +25,12 @@ const char *ecs__lookup_name(enum ecs_lookup l)
 
 static bool valid_arn(const char *s)
 {
-	return !strncmp(s, "arn:aws", 7) && strlen(s) < ECS_ARN_LEN &&
-	       strspn(s, ARN_CHARS) == strlen(s);
+	static const char *const partitions[] = { "arn:aws:", "arn:aws-cn:", "arn:aws-us-gov:" };
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(partitions) / sizeof(partitions[0]); i++)
+		known |= !strncmp(s, partitions[i], strlen(partitions[i]));
+	return known && strlen(s) < ECS_ARN_LEN && strspn(s, ARN_CHARS) == strlen(s);
 }
 
 int ecs__parse_metadata(const char *body, size_t len, struct ecs_agent_info *out, char *err,
@@ -52,7 +56,12 @@ int ecs__parse_metadata(const char *body, size_t len, struct ecs_agent_info *out
 		snprintf(out->container_instance_arn, sizeof(out->container_instance_arn), "%s", ci);
 	jsonbody__copy_if(ver, ALNUM " _.-()", out->version, sizeof(out->version));
 	if (valid_arn(out->cluster)) {
+		/* Given as an ARN: keep it, and the name after "cluster/". */
+		const char *name = strstr(out->cluster, ":cluster/");
+
 		snprintf(out->cluster_arn, sizeof(out->cluster_arn), "%s", out->cluster);
+		if (name && name[9])
+			memmove(out->cluster, name + 9, strlen(name + 9) + 1);
 	} else if (out->container_instance_arn[0]) {
 		/* arn:PARTITION:ecs:REGION:ACCOUNT:container-instance/... */
 		const char *p = out->container_instance_arn;

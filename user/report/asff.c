@@ -54,6 +54,7 @@ static json_object *types(const struct finding_in *in)
 
 	json_object_array_add(t, json_object_new_string(
 					 "Effects/Resource Consumption/Cryptocurrency Mining"));
+	json_object_array_add(t, json_object_new_string("TTPs/Execution/Cryptocurrency Miner"));
 	if (in->npeers || in->signals->has_conn)
 		json_object_array_add(t, json_object_new_string(
 						 "TTPs/Command and Control/Mining Pool Connection"));
