@@ -149,6 +149,10 @@ test: deps all
 bench: deps all $(OUT)/tools/hookcost
 	$(PYTHON) tools/bench/run.py
 
+# Packages (deploy/packaging.mk) and the container image (deploy/image.mk).
+-include deploy/packaging.mk
+-include deploy/image.mk
+
 # --- install -----------------------------------------------------------------
 install: all
 	install -D -m 0755 $(OUT)/minerwatchd $(DESTDIR)$(PREFIX)/sbin/minerwatchd
