@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "caps.h"
 #include "cloudctx.h"
 #include "control.h"
 #include "log.h"
@@ -187,6 +188,9 @@ static void tick(struct mwd *m)
 	detector__tick(m->det, now);
 	if (++m->ticks % SWEEP_TICKS == 0)
 		mwd__sweep(m);
+	/* The loop is alive and ticking: tell systemd's watchdog. */
+	if (m->watchdog_s && m->ticks % m->watchdog_s == 0)
+		notify__send("WATCHDOG=1");
 	sink__stats(m->sink, &ss);
 	if (ss.pending)
 		sink__flush(m->sink);
@@ -379,8 +383,17 @@ static int setup(struct mwd *m)
 	 * sensor really holds.
 	 */
 	malloc_trim(0);
+	{
+		char cerr[160];
+
+		/* Attached and scanned: what made that possible is no longer needed. */
+		if (caps__drop_after_attach(cerr, sizeof(cerr)))
+			log_warn("cannot drop capabilities: %s", cerr);
+		m->caps_kept = caps__effective();
+	}
 	m->ready = true;
 	m->ready_boot_ns = mwd__boot_ns();
+	m->watchdog_s = notify__watchdog_interval();
 	notify__send("READY=1\nSTATUS=sensing");
 	log_info("ready in %llu ms: %zu processes, %zu connections tracked%s",
 		 (unsigned long long)((m->ready_boot_ns - m->start_boot_ns) / 1000000),

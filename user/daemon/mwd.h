@@ -55,6 +55,8 @@ struct mwd {
 	char instance_missing[128];
 	struct cloudctx *cloud;    /* NULL when it could not start */
 	bool asff;                 /* cfg.format == FORMAT_ASFF, for the detector */
+	uint64_t caps_kept;        /* effective capabilities after the drop */
+	unsigned int watchdog_s;   /* seconds between WATCHDOG=1, 0 for none */
 
 	int epfd, sigfd, timerfd;
 	uint64_t start_boot_ns, ready_boot_ns, last_cpu_boot_ns;

@@ -34,3 +34,20 @@ int notify__send(const char *state)
 	close(fd);
 	return e;
 }
+
+unsigned int notify__watchdog_interval(void)
+{
+	const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	unsigned long long u;
+	char *end;
+
+	if (!usec || !*usec)
+		return 0;
+	/* Meant for another process (a parent that forked us): not ours to answer. */
+	if (pid && *pid && strtoul(pid, NULL, 10) != (unsigned long)getpid())
+		return 0;
+	u = strtoull(usec, &end, 10);
+	if (*end || u < 2000000ULL)
+		return u && !*end ? 1 : 0;
+	return (unsigned int)(u / 2000000ULL);
+}

@@ -9,5 +9,7 @@
 
 /* Returns 0 when sent or when not under systemd, -errno on failure. */
 int notify__send(const char *state);
+/* Seconds between WATCHDOG=1 pings (half of $WATCHDOG_USEC), 0 when none is asked for. */
+unsigned int notify__watchdog_interval(void);
 
 #endif

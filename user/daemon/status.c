@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "control.h"
+#include "caps.h"
 #include "cloudctx.h"
 #include "mwd.h"
 #include "text.h"
@@ -277,6 +278,16 @@ static json_object *status_obj(struct mwd *m)
 	}
 
 	add_cloud(m, o);
+	{
+		json_object *priv = json_object_new_object(), *kept = json_object_new_array();
+
+		for (int c = 0; c < 64; c++)
+			if (m->caps_kept & (1ULL << c))
+				json_object_array_add(kept, json_object_new_string(
+								    caps__name(c) ? caps__name(c) : "?"));
+		json_object_object_add(priv, "capabilities", kept);
+		json_object_object_add(o, "privileges", priv);
+	}
 
 	out = json_object_new_object();
 	sink__stats(m->sink, &ss);
