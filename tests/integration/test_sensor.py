@@ -90,3 +90,48 @@ def test_cli_reports_unreachable_daemon(tmp):
                        capture_output=True, text=True, timeout=15)
     assert r.returncode == 2
     assert "not running" in r.stderr
+
+
+CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_BPF = 2, 19, 39
+
+
+def test_capabilities_dropped_after_attach(sensor, procs, pool):
+    """Least privilege: after attach only CAP_BPF, CAP_SYS_PTRACE and
+    CAP_DAC_READ_SEARCH remain, no_new_privs is set, and detection still works."""
+    st = sensor.status()
+    with open(f"/proc/{sensor.proc.pid}/status") as f:
+        fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    want = (1 << CAP_DAC_READ_SEARCH) | (1 << CAP_SYS_PTRACE) | (1 << CAP_BPF)
+    assert int(fields["CapEff"], 16) == want, fields["CapEff"]
+    assert int(fields["CapPrm"], 16) == want, fields["CapPrm"]
+    assert int(fields["CapInh"], 16) == 0 and int(fields["CapAmb"], 16) == 0
+    assert fields["NoNewPrivs"].strip() == "1"
+    assert sorted(st["privileges"]["capabilities"]) == \
+        ["cap_bpf", "cap_dac_read_search", "cap_sys_ptrace"]
+    # With what is left, map reads, /proc reads and hashing still work.
+    p = procs.start("minersim", "--pool", f"127.0.0.1:{pool}", "--proto", "stratum",
+                    "--threads", 1, "--duration", 30, "--submit-interval", 2)
+    pid = int(wait_for(lambda: procs.output(p).split("\n", 1)[0], 10,
+                       what="minersim's pid").split("=", 1)[1])
+    f = wait_for(lambda: sensor.findings_for(pid), 30, what="a finding")[0]
+    assert len(f["evidences"][0]["process"]["file"]["hashes"][0]["value"]) == 64
+    wait_for(lambda: sensor.status()["counters"]["cpu_samples"] > 0, 10,
+             what="CPU samples read from the maps")
+
+
+def test_systemd_watchdog_and_readiness(tmp, sensor_factory):
+    """READY=1 once attached, then WATCHDOG=1 pings when systemd asks for them."""
+    path = os.path.join(tmp, "notify.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv.bind(path)
+    srv.settimeout(10)
+    try:
+        sensor_factory(env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"})
+        got = []
+        wait_for(lambda: got.append(srv.recv(4096).decode()) or
+                 any("WATCHDOG=1" in g for g in got), 15, what="a watchdog ping")
+        assert any("READY=1" in g for g in got)
+        assert got.index(next(g for g in got if "READY=1" in g)) < \
+            got.index(next(g for g in got if "WATCHDOG=1" in g))
+    finally:
+        srv.close()
