@@ -66,10 +66,12 @@ def test_bad_usage_exits_one():
     assert run("stray-argument").returncode == 1
 
 
-def test_asff_is_refused_until_instance_metadata_exists(tmp):
-    r = run("-c", write(tmp, "a.conf", ""), "-o", "-", "--format", "asff")
+def test_finding_format_is_checked(tmp):
+    conf = write(tmp, "a.conf", "")
+    assert run("-c", conf, "--format", "asff", "--check-config").returncode == 0
+    r = run("-c", conf, "--format", "cef", "--check-config")
     assert r.returncode == 1
-    assert "asff" in r.stderr
+    assert "format" in r.stderr
 
 
 def test_every_documented_key_in_the_shipped_config_is_valid(tmp):
