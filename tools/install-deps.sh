@@ -5,7 +5,7 @@
 set -eu
 
 have_all() {
-	for c in clang bpftool pkg-config cc make ip runc; do
+	for c in clang bpftool pkg-config cc make ip runc npm; do
 		command -v "$c" >/dev/null 2>&1 || return 1
 	done
 	for p in libbpf libelf zlib json-c inih libcurl libssl libcrypto cmocka; do
@@ -31,16 +31,16 @@ if command -v apt-get >/dev/null 2>&1; then
 	apt-get install -y -qq --no-install-recommends \
 		clang llvm make gcc libc6-dev pkg-config bpftool libbpf-dev libelf-dev \
 		zlib1g-dev libjson-c-dev libinih-dev libcurl4-openssl-dev libssl-dev libcmocka-dev \
-		python3 python3-pytest iproute2 procps runc >/dev/null
+		python3 python3-pytest iproute2 procps runc npm >/dev/null
 elif command -v dnf >/dev/null 2>&1; then
 	echo "install-deps: installing build dependencies with dnf" >&2
 	dnf install -y -q clang llvm make gcc glibc-devel pkgconf-pkg-config bpftool \
 		libbpf-devel libbpf-static elfutils-libelf-devel zlib-devel json-c-devel \
 		inih-devel libcurl-devel openssl-devel libcmocka-devel python3 python3-pytest iproute \
-		procps-ng runc
+		procps-ng runc nodejs-npm
 else
 	echo "install-deps: no apt-get or dnf: install clang, bpftool, libbpf, libelf, zlib," \
-		"json-c, inih, libcurl, OpenSSL, cmocka, pytest and runc by hand" >&2
+		"json-c, inih, libcurl, OpenSSL, cmocka, pytest, runc and npm by hand" >&2
 	exit 1
 fi
 

@@ -113,7 +113,8 @@ static json_object *resources(const struct finding_in *in)
 
 	if (inst)
 		json_object_array_add(arr, resource("AWS::EC2::Instance", inst->instance_id,
-						    in->hostname, inst));
+						    inst->hostname[0] ? inst->hostname : in->hostname,
+						    inst));
 	if (in->task) {
 		snprintf(name, sizeof(name), "%s%s%s", in->task->family,
 			 in->task->revision[0] ? ":" : "", in->task->revision);
