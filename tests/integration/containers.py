@@ -152,11 +152,19 @@ class RuncContainer:
     done with it. `wait()` returns runc's exit status, which is the command's
     (128 + signal number if a signal ended it). runc's own error messages land
     in the stderr file too, before the command's.
+
+    For an image (the container-mode test): `rootfs` is its unpacked root
+    file system, used read-only instead of the empty root with the host's
+    directories bound in; `capabilities` replaces CAPS (full names,
+    "CAP_SYS_ADMIN"); `cgroup_ns` gives the container its own cgroup
+    namespace, as Docker does on cgroup v2 hosts. Extra bind mounts whose
+    source is a file get a file to land on.
     """
 
     def __init__(self, argv, cgroups_path=None, container_id=None, env=None,
                  share_host_network=True, new_pid_ns=True, extra_mounts=(),
-                 runc_root=RUNC_ROOT, cwd="/"):
+                 runc_root=RUNC_ROOT, cwd="/", rootfs=None, capabilities=None,
+                 cgroup_ns=False):
         if not argv:
             raise ValueError("argv must not be empty")
         self.id = container_id or new_container_id()
@@ -177,6 +185,14 @@ class RuncContainer:
         self.extra_mounts = list(extra_mounts)
         self.runc_root = runc_root
         self.cwd = cwd
+        # An image's unpacked root filesystem (used read-only, in place of the
+        # empty root with the host's /usr, /lib, ... and build/ bound in),
+        # the capability names to grant instead of CAPS, and whether to give
+        # the container its own cgroup namespace (Docker's default on a
+        # cgroup v2 host).
+        self.rootfs = os.path.abspath(rootfs) if rootfs else None
+        self.capabilities = list(capabilities) if capabilities is not None else list(CAPS)
+        self.cgroup_ns = cgroup_ns
         self.pid = None
         self.dir = None
         self.proc = None
@@ -185,9 +201,11 @@ class RuncContainer:
     # ---- bundle -----------------------------------------------------------
 
     def _mountpoints(self):
-        points = ["/proc", "/dev", "/sys", "/tmp"]
-        points += [d for d in HOST_BINDS if os.path.exists(d)]
-        points += [BUILD]
+        points = ["/proc", "/dev", "/sys"]
+        if not self.rootfs:
+            points += ["/tmp"]
+            points += [d for d in HOST_BINDS if os.path.exists(d)]
+            points += [BUILD]
         points += [m["destination"] for m in self.extra_mounts]
         return points
 
@@ -205,18 +223,21 @@ class RuncContainer:
              "options": ["nosuid", "noexec", "nodev"]},
             {"destination": "/sys", "type": "sysfs", "source": "sysfs",
              "options": ["nosuid", "noexec", "nodev", "ro"]},
-            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-             "options": ["nosuid", "nodev", "mode=1777", "size=65536k"]},
         ]
-        for d in HOST_BINDS:
+        if not self.rootfs:
+            # An image gets only what its runtime would give it: no /tmp.
+            mounts.append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                           "options": ["nosuid", "nodev", "mode=1777", "size=65536k"]})
+        for d in HOST_BINDS if not self.rootfs else ():
             if os.path.exists(d):
                 # /lib, /bin, ... are symlinks into /usr on merged-/usr hosts:
                 # bind what they point to at the same path.
                 mounts.append({"destination": d, "type": "bind",
                                "source": os.path.realpath(d),
                                "options": ["rbind", "ro", "nosuid", "nodev"]})
-        mounts.append({"destination": BUILD, "type": "bind", "source": BUILD,
-                       "options": ["rbind", "ro", "nosuid", "nodev"]})
+        if not self.rootfs:
+            mounts.append({"destination": BUILD, "type": "bind", "source": BUILD,
+                           "options": ["rbind", "ro", "nosuid", "nodev"]})
         mounts += self.extra_mounts
 
         namespaces = [{"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]
@@ -224,6 +245,8 @@ class RuncContainer:
             namespaces.append({"type": "pid"})
         if not self.share_host_network:
             namespaces.append({"type": "network"})
+        if self.cgroup_ns:
+            namespaces.append({"type": "cgroup"})
 
         return {
             "ociVersion": "1.0.2-dev",
@@ -233,11 +256,11 @@ class RuncContainer:
                 "args": self.argv,
                 "env": [f"{k}={v}" for k, v in self.env.items()],
                 "cwd": self.cwd,
-                "capabilities": {k: list(CAPS) for k in
+                "capabilities": {k: list(self.capabilities) for k in
                                  ("bounding", "effective", "permitted")},
                 "noNewPrivileges": True,
             },
-            "root": {"path": "rootfs", "readonly": True},
+            "root": {"path": self.rootfs or "rootfs", "readonly": True},
             "mounts": mounts,
             "linux": {
                 "cgroupsPath": self.cgroups_path,
@@ -254,9 +277,18 @@ class RuncContainer:
 
     def _write_bundle(self):
         self.bundle = os.path.join(self.dir, "bundle")
-        rootfs = os.path.join(self.bundle, "rootfs")
+        rootfs = self.rootfs or os.path.join(self.bundle, "rootfs")
+        os.makedirs(self.bundle, exist_ok=True)
         for p in self._mountpoints():
-            os.makedirs(rootfs + p, exist_ok=True)
+            # A file bind mount (e.g. /etc/os-release) needs a file to land on.
+            src = next((m.get("source") for m in self.extra_mounts
+                        if m["destination"] == p and m.get("type") == "bind"), None)
+            if src and os.path.isfile(src):
+                os.makedirs(os.path.dirname(rootfs + p), exist_ok=True)
+                if not os.path.exists(rootfs + p):
+                    open(rootfs + p, "a").close()
+            else:
+                os.makedirs(rootfs + p, exist_ok=True)
         with open(os.path.join(self.bundle, "config.json"), "w") as f:
             json.dump(self.config(), f, indent=1)
 
