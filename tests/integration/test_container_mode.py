@@ -403,12 +403,6 @@ def test_host_miner_is_reported_on_the_container_stdout(task, procs, pool, tmp):
     assert r.returncode == 0 and "healthy" in r.stdout.splitlines()[0], r.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "minerwatchd in a container with its own cgroup namespace (Docker's default on "
-    "cgroup v2 hosts; ECS cannot change it) reads other containers' /proc/PID/cgroup "
-    "as paths relative to its own cgroup ('/../../ecstasks-TASK.slice/docker-ID.scope'), "
-    "which user/context/container.c rejects, so container and ECS task context are "
-    "missing from findings"))
 def test_miner_in_another_ecs_task_is_attributed_to_its_container(task, pool):
     cid = new_container_id()
     argv = [os.path.join(TOOLS, "minersim"), "--pool", f"127.0.0.1:{pool}", "--proto",
@@ -419,4 +413,4 @@ def test_miner_in_another_ecs_task_is_attributed_to_its_container(task, pool):
                               if x["evidences"][0]["process"]["pid"] == miner.pid],
                      FINDING_TIMEOUT, interval=0.1, what="a finding for the containerised miner")[0]
     assert f["evidences"][0]["process"].get("container", {}).get("uid") == cid, \
-        f["evidences"][0]["process"]
+        task.ctr.diagnostics()

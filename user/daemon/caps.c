@@ -86,7 +86,16 @@ int caps__drop_after_attach(char *err, size_t errsz)
 		return -errno;
 	}
 	have = mask64(d[0].permitted, d[1].permitted);
-	keep = (1ULL << CAP_SYS_PTRACE) | (1ULL << CAP_DAC_READ_SEARCH);
+	keep = 1ULL << CAP_SYS_PTRACE;
+	/*
+	 * Reading executables to hash them: CAP_DAC_READ_SEARCH, or where it was
+	 * not granted (ECS gives Docker's default set) CAP_DAC_OVERRIDE, which
+	 * is used for nothing but reads here.
+	 */
+	if (have & (1ULL << CAP_DAC_READ_SEARCH))
+		keep |= 1ULL << CAP_DAC_READ_SEARCH;
+	else
+		keep |= 1ULL << CAP_DAC_OVERRIDE;
 	/* bpf(2) on map fds: CAP_BPF where it exists and was given, else CAP_SYS_ADMIN. */
 	if (caps__last() >= CAP_BPF && (have & (1ULL << CAP_BPF)))
 		keep |= 1ULL << CAP_BPF;

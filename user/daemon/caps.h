@@ -10,7 +10,8 @@
  *           map lookups and updates through bpf(2), which kernels with
  *           unprivileged BPF disabled refuse without it;
  *   CAP_SYS_PTRACE       other processes' /proc/PID/exe, fd and environment;
- *   CAP_DAC_READ_SEARCH  hashing executables that root cannot otherwise read.
+ *   CAP_DAC_READ_SEARCH  hashing executables that root cannot otherwise read
+ *                        (CAP_DAC_OVERRIDE where only that was granted).
  */
 #ifndef MW_CAPS_H
 #define MW_CAPS_H

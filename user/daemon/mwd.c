@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Start-up, the event loop, reload and shutdown. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
@@ -283,6 +286,42 @@ static void reload(struct mwd *m)
 }
 
 
+/*
+ * In a container (--host-root), other processes' /proc/PID/cgroup reads as
+ * paths relative to the container's own cgroup namespace ("/../.."), which
+ * hides their container and ECS task. Joining the initial cgroup namespace
+ * (CAP_SYS_ADMIN, which a container sensor has anyway) makes them absolute.
+ * kthreadd (pid 2) is always in it and, having no memory map, is open to
+ * root's namespace queries where pid 1 may not be.
+ */
+static void join_host_cgroupns(struct mwd *m)
+{
+	char path[CFG_PATH_LEN + 32];
+	struct stat host, self;
+	int fd;
+
+	if (!strcmp(m->cfg.host_root, "/") || !m->cfg.host_root[0])
+		return;
+	snprintf(path, sizeof(path), "%s/proc/2/ns/cgroup", m->cfg.host_root);
+	if (stat(path, &host) || stat("/proc/self/ns/cgroup", &self)) {
+		log_warn("cannot compare cgroup namespaces with %s: %s", path, strerror(errno));
+		return;
+	}
+	if (host.st_ino == self.st_ino && host.st_dev == self.st_dev)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWCGROUP)) {
+		log_warn("cannot join the host's cgroup namespace (%s): containers of other "
+			 "processes will not be named; run with the host's cgroup namespace",
+			 strerror(errno));
+	} else {
+		log_info("joined the host's cgroup namespace");
+		m->host_cgroupns = true;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static int setup(struct mwd *m)
 {
 	struct loader_opts lo = {
@@ -301,6 +340,7 @@ static int setup(struct mwd *m)
 	int e;
 
 	host_info(m);
+	join_host_cgroupns(m);
 	e = mwd__load_lists(&m->cfg, &m->pool_names, &m->suppress, err, sizeof(err));
 	if (e) {
 		log_error("%s", err);

@@ -57,6 +57,7 @@ struct mwd {
 	bool asff;                 /* cfg.format == FORMAT_ASFF, for the detector */
 	uint64_t caps_kept;        /* effective capabilities after the drop */
 	unsigned int watchdog_s;   /* seconds between WATCHDOG=1, 0 for none */
+	bool host_cgroupns;        /* joined the host's cgroup namespace (container mode) */
 
 	int epfd, sigfd, timerfd;
 	uint64_t start_boot_ns, ready_boot_ns, last_cpu_boot_ns;

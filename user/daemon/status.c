@@ -286,6 +286,8 @@ static json_object *status_obj(struct mwd *m)
 				json_object_array_add(kept, json_object_new_string(
 								    caps__name(c) ? caps__name(c) : "?"));
 		json_object_object_add(priv, "capabilities", kept);
+		json_object_object_add(priv, "host_cgroup_namespace",
+				       json_object_new_boolean(m->host_cgroupns));
 		json_object_object_add(o, "privileges", priv);
 	}
 

@@ -286,7 +286,8 @@ int loader__start(const struct loader_opts *o, struct loader **ret, char *err, s
 		if (e == -EPERM)
 			snprintf(err + strlen(err), errsz - strlen(err),
 				 " (run as root, or with CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN "
-				 "and CAP_SYS_RESOURCE)");
+				 "and CAP_SYS_RESOURCE; in a container where those cannot be "
+				 "granted, as on ECS, with CAP_SYS_ADMIN)");
 		goto fail;
 	}
 
