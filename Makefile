@@ -152,6 +152,8 @@ bench: deps all $(OUT)/tools/hookcost
 # Packages (deploy/packaging.mk) and the container image (deploy/image.mk).
 -include deploy/packaging.mk
 -include deploy/image.mk
+# Kernel matrix in VMs (tests/vm/vmtest.mk).
+-include tests/vm/vmtest.mk
 
 # --- install -----------------------------------------------------------------
 install: all
