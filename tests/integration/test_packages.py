@@ -19,6 +19,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -37,7 +38,14 @@ VERSION = version()
 
 
 def run(argv, timeout=60, check=True, **kw):
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=ENV, **kw)
+    deadline = time.monotonic() + timeout
+    while True:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=ENV, **kw)
+        # Another package manager run holds dpkg's lock: wait for it, bounded.
+        if not (argv[0] == "dpkg" and "lock" in r.stderr and "locked" in r.stderr) or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(2)
     if check and r.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
     return r
