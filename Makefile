@@ -152,8 +152,9 @@ bench: deps all $(OUT)/tools/hookcost
 # Packages (deploy/packaging.mk) and the container image (deploy/image.mk).
 -include deploy/packaging.mk
 -include deploy/image.mk
-# Kernel matrix in VMs (tests/vm/vmtest.mk).
+# Kernel matrix in VMs (tests/vm/vmtest.mk) and fuzzing (tests/fuzz/fuzz.mk).
 -include tests/vm/vmtest.mk
+-include tests/fuzz/fuzz.mk
 
 # --- install -----------------------------------------------------------------
 install: all
