@@ -12,6 +12,10 @@ struct http {
 	CURL *curl;
 };
 
+/* libcurl writes up to CURL_ERROR_SIZE bytes into the error buffer. */
+_Static_assert(sizeof(((struct http_reply *)0)->errbuf) >= CURL_ERROR_SIZE,
+	       "errbuf smaller than CURL_ERROR_SIZE");
+
 struct sink_ctx {
 	struct http_reply *r;
 	size_t cap;

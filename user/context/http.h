@@ -18,7 +18,7 @@ struct http_reply {
 	char *body;            /* NUL-terminated, malloc'd; NULL when none */
 	size_t len;
 	char ttl_header[24];   /* X-aws-ec2-metadata-token-ttl-seconds, if any */
-	char errbuf[160];      /* libcurl's description of a transport error */
+	char errbuf[256];      /* libcurl's description of a transport error (CURL_ERROR_SIZE) */
 };
 
 enum http_error {
