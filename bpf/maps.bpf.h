@@ -104,15 +104,23 @@ static __always_inline struct mw_stats *mw_stats(void)
 static __always_inline void *mw_reserve(__u64 size, __u32 type)
 {
 	void *rec = bpf_ringbuf_reserve(&mw_events, size, 0);
-	struct mw_stats *s = mw_stats();
 
-	if (s && type < MW_EV_TYPE_MAX) {
-		if (rec)
-			s->events[type]++;
-		else
+	if (!rec) {
+		struct mw_stats *s = mw_stats();
+
+		if (s && type < MW_EV_TYPE_MAX)
 			s->ringbuf_drops[type]++;
 	}
 	return rec;
+}
+
+static __always_inline void mw_submit(void *rec, __u32 type)
+{
+	struct mw_stats *s = mw_stats();
+
+	if (s && type < MW_EV_TYPE_MAX)
+		s->events[type]++;
+	bpf_ringbuf_submit(rec, 0);
 }
 
 /* Copy a record built in scratch space into the ring buffer. */

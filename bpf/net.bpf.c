@@ -91,7 +91,7 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	e->cookie = cookie;
 	e->conn = c;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	mw_submit(e, MW_EV_CONNECT);
 }
 
 SEC("cgroup/connect4")
@@ -176,17 +176,21 @@ static __always_inline void emit_payload(struct __sk_buff *skb, __u32 type, __u3
 	__builtin_memset(e->data, 0, sizeof(e->data));
 	cap = len < MW_PAYLOAD_LEN ? len : MW_PAYLOAD_LEN;
 	/*
-	 * Keep clang from folding the bounds check into the computation above,
-	 * so the verifier sees cap in 1..MW_PAYLOAD_LEN at the call.
+	 * Each bound is tested on cap's own register, one at a time: clang
+	 * otherwise folds "1 <= cap <= MAX" into one test of cap - 1, whose
+	 * bounds older verifiers (5.10, 6.1, 6.12) do not carry back to cap.
 	 */
 	asm volatile("" : "+r"(cap));
-	if (cap >= 1 && cap <= MW_PAYLOAD_LEN && bpf_skb_load_bytes(skb, off, e->data, cap) == 0) {
+	if (cap > MW_PAYLOAD_LEN)
+		cap = 0;
+	asm volatile("" : "+r"(cap));
+	if ((__s64)cap > 0 && bpf_skb_load_bytes(skb, off, e->data, cap) == 0) {
 		e->len = cap;
 	} else {
 		e->len = 0;
 		MW_COUNT(read_errors);
 	}
-	bpf_ringbuf_submit(e, 0);
+	mw_submit(e, type);
 }
 
 static __always_inline void capture(struct __sk_buff *skb, __u64 cookie, struct mw_flow *f,
@@ -324,7 +328,7 @@ static __always_inline int handle_state(const struct sock *sk, int newstate)
 		e->cookie = cookie;
 		e->conn = *c;
 		__builtin_memset(e->comm, 0, sizeof(e->comm));
-		bpf_ringbuf_submit(e, 0);
+		mw_submit(e, MW_EV_CLOSE);
 	}
 	bpf_map_delete_elem(&mw_conns, &cookie);
 	return 0;

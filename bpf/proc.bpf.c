@@ -88,7 +88,7 @@ static __always_inline int handle_exit(struct task_struct *task)
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	e->pad = 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
-	bpf_ringbuf_submit(e, 0);
+	mw_submit(e, MW_EV_EXIT);
 	return 0;
 }
 
