@@ -251,35 +251,49 @@ static void reply(struct client *cl, const char *text)
 	send(cl->fd, "\n", 1, MSG_NOSIGNAL);
 }
 
-static void reply_error(struct client *cl, const char *msg)
+/* {"error":MSG} as a malloc'd line, NULL when out of memory. */
+static char *error_text(const char *msg)
 {
 	json_object *o = json_object_new_object();
+	char *s;
 
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	reply(cl, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
+	return s;
 }
 
-static void handle_request(struct control *c, struct client *cl)
+static void reply_error(struct client *cl, const char *msg)
 {
-	json_object *req = json_tokener_parse(cl->buf), *cmd;
-	const char *name;
+	char *s = error_text(msg);
+
+	if (s)
+		reply(cl, s);
+	free(s);
+}
+
+char *control__answer(const char *request, control_handler fn, void *arg)
+{
+	json_object *req = json_tokener_parse(request), *cmd;
 	char *out;
 
 	if (!req || !json_object_is_type(req, json_type_object) ||
 	    !json_object_object_get_ex(req, "cmd", &cmd) || !json_object_is_type(cmd, json_type_string)) {
-		reply_error(cl, "bad request: expected {\"cmd\":\"NAME\"}");
 		json_object_put(req);
-		return;
+		return error_text("bad request: expected {\"cmd\":\"NAME\"}");
 	}
-	name = json_object_get_string(cmd);
-	out = c->fn(name, c->arg);
+	out = fn(json_object_get_string(cmd), arg);
+	json_object_put(req);
+	return out ? out : error_text("unknown command");
+}
+
+static void handle_request(struct control *c, struct client *cl)
+{
+	char *out = control__answer(cl->buf, c->fn, c->arg);
+
 	if (out)
 		reply(cl, out);
-	else
-		reply_error(cl, "unknown command");
 	free(out);
-	json_object_put(req);
 }
 
 static void accept_clients(struct control *c)

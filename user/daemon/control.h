@@ -30,5 +30,11 @@ void control__process(struct control *c);
 /* Closes clients past their deadline. */
 void control__expire(struct control *c);
 uint64_t control__refused(const struct control *c);
+/*
+ * The reply to one request line (NUL-terminated, newline removed): what fn
+ * answers for {"cmd":"NAME"}, else an {"error":...} object. Malloc'd; NULL
+ * only when out of memory. Pure apart from fn: the socket code sends it.
+ */
+char *control__answer(const char *request, control_handler fn, void *arg);
 
 #endif

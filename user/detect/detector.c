@@ -81,6 +81,9 @@ uint64_t detector__boot_to_unix_ms(uint64_t boot_ns)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_BOOTTIME, &bt);
 	off = ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
+	/* Boot times come from kernel records: a corrupt one must not overflow. */
+	if (boot_ns > (uint64_t)(INT64_MAX - (off > 0 ? off : 0)))
+		boot_ns = (uint64_t)(INT64_MAX - (off > 0 ? off : 0));
 	return (uint64_t)(((int64_t)boot_ns + off) / 1000000);
 }
 
@@ -664,6 +667,9 @@ static void sum_cgroup(struct proc *p, void *arg)
 	c = proc__cpu_avg(p, d->o.cfg->cpu_window_s, &secs);
 	if (c < 0.01)
 		return;
+	/* No host has a billion cores: only corrupt samples get here, and must not overflow. */
+	if (c > 1e9)
+		c = 1e9;
 	cur = (uintptr_t)htab__get(d->cgroup_cores, p->cgroup_id);
 	htab__put(d->cgroup_cores, p->cgroup_id, (void *)(cur + (uintptr_t)(c * 1000)));
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,14 @@ void jout_int(json_object *o, const char *k, int64_t v)
 
 void jout_ratio(json_object *o, const char *k, double v)
 {
-	json_object_object_add(o, k, json_object_new_double((double)(int64_t)(v * 100 + 0.5) / 100));
+	double r = v * 100 + 0.5;
+
+	/* Beyond what int64_t holds (only corrupt samples get there): nothing to round. */
+	if (!(r > (double)INT64_MIN && r < (double)INT64_MAX)) {
+		json_object_object_add(o, k, json_object_new_double(isfinite(v) ? v : 0));
+		return;
+	}
+	json_object_object_add(o, k, json_object_new_double((double)(int64_t)r / 100));
 }
 
 char *jout_line(json_object *root)

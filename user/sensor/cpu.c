@@ -115,6 +115,50 @@ static void push(struct proc *p, float cores)
 		p->cpu_len++;
 }
 
+void cpu__credit_procs(const uint32_t *keys, const struct mw_cpu *vals, uint32_t n,
+		       double per_core, struct proc *(*lookup_fn)(uint32_t tgid, void *arg),
+		       void *arg)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct proc *p = lookup_fn(keys[i], arg);
+		uint64_t delta;
+
+		if (!p)
+			continue;
+		delta = vals[i].samples >= p->cpu_samples ? vals[i].samples - p->cpu_samples :
+							    vals[i].samples;
+		/* The map starts empty at load, so even a first read is a delta. */
+		push(p, (float)(delta / per_core));
+		p->cpu_samples = vals[i].samples;
+		p->busy_threads = 0;
+	}
+}
+
+void cpu_reader__credit_threads(struct cpu_reader *r, struct proc_table *t,
+				const uint32_t *keys, const struct mw_cpu *vals, uint32_t n,
+				double per_core)
+{
+	struct htab *next = htab__new();
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t prev = (uint64_t)(uintptr_t)htab__get(r->thread_prev, keys[i]);
+		uint64_t cur = vals[i].samples;
+		struct proc *p;
+
+		if (next)
+			htab__put(next, keys[i], (void *)(uintptr_t)cur);
+		if (cur <= prev || (double)(cur - prev) < per_core / 2)
+			continue;
+		p = proc_table__lookup(t, vals[i].tgid);
+		if (p)
+			p->busy_threads++;
+	}
+	if (next) {
+		htab__free(r->thread_prev);
+		r->thread_prev = next;
+	}
+}
+
 int cpu_reader__poll(struct cpu_reader *r, struct proc_table *t, uint64_t dt_ns,
 		     struct proc *(*lookup_fn)(uint32_t tgid, void *arg), void *arg)
 {
@@ -127,45 +171,13 @@ int cpu_reader__poll(struct cpu_reader *r, struct proc_table *t, uint64_t dt_ns,
 	e = read_map(r, r->proc_fd, &n);
 	if (e)
 		return e;
-	for (uint32_t i = 0; i < n; i++) {
-		struct proc *p = lookup_fn(r->keys[i], arg);
-		uint64_t delta;
-
-		if (!p)
-			continue;
-		delta = r->vals[i].samples >= p->cpu_samples ? r->vals[i].samples - p->cpu_samples :
-							       r->vals[i].samples;
-		/* The map starts empty at load, so even a first read is a delta. */
-		push(p, (float)(delta / per_core));
-		p->cpu_samples = r->vals[i].samples;
-		p->busy_threads = 0;
-	}
+	cpu__credit_procs(r->keys, r->vals, n, per_core, lookup_fn, arg);
 
 	/* Threads: busy when on CPU for at least half of the interval. */
 	e = read_map(r, r->thread_fd, &n);
 	if (e)
 		return e;
-	{
-		struct htab *next = htab__new();
-
-		for (uint32_t i = 0; i < n; i++) {
-			uint64_t prev = (uint64_t)(uintptr_t)htab__get(r->thread_prev, r->keys[i]);
-			uint64_t cur = r->vals[i].samples;
-			struct proc *p;
-
-			if (next)
-				htab__put(next, r->keys[i], (void *)(uintptr_t)cur);
-			if (cur <= prev || (double)(cur - prev) < per_core / 2)
-				continue;
-			p = proc_table__lookup(t, r->vals[i].tgid);
-			if (p)
-				p->busy_threads++;
-		}
-		if (next) {
-			htab__free(r->thread_prev);
-			r->thread_prev = next;
-		}
-	}
+	cpu_reader__credit_threads(r, t, r->keys, r->vals, n, per_core);
 	return (int)n;
 }
 
