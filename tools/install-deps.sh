@@ -17,6 +17,8 @@ have_all() {
 		for c in lintian dpkg-shlibdeps; do
 			command -v "$c" >/dev/null 2>&1 || return 1
 		done
+		# libFuzzer and the sanitizer runtimes (make fuzz, make sanitize).
+		dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || return 1
 	fi
 	return 0
 }
@@ -38,14 +40,15 @@ if command -v apt-get >/dev/null 2>&1; then
 		clang llvm make gcc libc6-dev pkg-config bpftool libbpf-dev libelf-dev \
 		zlib1g-dev libjson-c-dev libinih-dev libcurl4-openssl-dev libssl-dev libcmocka-dev \
 		python3 python3-pytest iproute2 procps runc npm \
-		rpm rpmlint lintian logrotate dpkg-dev cpio man-db buildah shellcheck python3-yaml >/dev/null
+		rpm rpmlint lintian logrotate dpkg-dev cpio man-db buildah shellcheck python3-yaml \
+		libclang-rt-14-dev >/dev/null
 elif command -v dnf >/dev/null 2>&1; then
 	echo "install-deps: installing build dependencies with dnf" >&2
 	dnf install -y -q clang llvm make gcc glibc-devel pkgconf-pkg-config bpftool \
 		libbpf-devel libbpf-static elfutils-libelf-devel zlib-devel json-c-devel \
 		inih-devel libcurl-devel openssl-devel libcmocka-devel python3 python3-pytest iproute \
 		procps-ng runc nodejs-npm rpm-build rpmlint logrotate cpio man-db buildah ShellCheck \
-		python3-pyyaml
+		python3-pyyaml compiler-rt
 else
 	echo "install-deps: no apt-get or dnf: install clang, bpftool, libbpf, libelf, zlib," \
 		"json-c, inih, libcurl, OpenSSL, cmocka, pytest, runc and npm by hand" >&2
