@@ -171,21 +171,12 @@ static char corpus[PATH_MAX];
 static int setup(void **state)
 {
 	(void)state;
-	if (tu_corpus_dir("cgroup", corpus)) {
-		print_error("cgroup corpus not found (run from the repository root or set "
-			    "MW_CORPUS_DIR)\n");
-		return -1;
-	}
-	return 0;
+	return tu_corpus_setup("cgroup", corpus);
 }
 
 static void read_case(const char *name, unsigned char **buf, size_t *len)
 {
-	char path[PATH_MAX];
-	int e = tu_read_file(tu_path(path, "%s/%s", corpus, name), buf, len);
-
-	if (e)
-		fail_msg("cannot read %s: %s", path, strerror(-e));
+	tu_read_case(corpus, name, buf, len);
 }
 
 static bool lower_hex(const char *s, size_t n)

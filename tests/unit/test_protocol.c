@@ -34,12 +34,7 @@ static char corpus[PATH_MAX];
 static int setup(void **state)
 {
 	(void)state;
-	if (tu_corpus_dir("protocol", corpus)) {
-		print_error("protocol corpus not found (run from the repository root or set "
-			    "MW_CORPUS_DIR)\n");
-		return -1;
-	}
-	return 0;
+	return tu_corpus_setup("protocol", corpus);
 }
 
 static int has_suffix(const char *s, const char *suffix)

@@ -219,4 +219,30 @@ static inline int tu_corpus_dir(const char *sub, char *out)
 	return -ENOENT;
 }
 
+/*
+ * A cmocka group setup's work for a suite with a corpus: finds it into dir
+ * (PATH_MAX bytes), or says how to make it findable and returns -1.
+ * (Includers include cmocka.h first.)
+ */
+static inline int tu_corpus_setup(const char *sub, char *dir)
+{
+	if (tu_corpus_dir(sub, dir)) {
+		print_error("%s corpus not found (run from the repository root or set "
+			    "MW_CORPUS_DIR)\n", sub);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads one recorded case from a corpus directory, failing the test if it cannot. */
+static inline void tu_read_case(const char *dir, const char *name, unsigned char **buf,
+				size_t *len)
+{
+	char path[PATH_MAX];
+	int e = tu_read_file(tu_path(path, "%s/%s", dir, name), buf, len);
+
+	if (e)
+		fail_msg("cannot read %s: %s", path, strerror(-e));
+}
+
 #endif
