@@ -103,10 +103,10 @@ static void cloud_opts(const struct config *c, struct cloudctx_opts *o)
 	o->ecs_negative_ttl_s = c->ecs_negative_cache_s;
 }
 
-/* Starts (or restarts) the context thread; findings flow without it. */
+/* Starts (or restarts) the context thread with m->cloud_opts; findings flow without it. */
 static void start_cloud(struct mwd *m)
 {
-	struct cloudctx_opts o;
+	const struct cloudctx_opts *o = &m->cloud_opts;
 	char err[256];
 
 	if (m->cloud) {
@@ -115,8 +115,7 @@ static void start_cloud(struct mwd *m)
 		cloudctx__stop(m->cloud);
 		m->cloud = NULL;
 	}
-	cloud_opts(&m->cfg, &o);
-	m->cloud = cloudctx__start(&o, err, sizeof(err));
+	m->cloud = cloudctx__start(o, err, sizeof(err));
 	if (!m->cloud) {
 		log_error("no cloud context: %s", err);
 		return;
@@ -128,10 +127,10 @@ static void start_cloud(struct mwd *m)
 		return;
 	}
 	detector__set_cloud(m->det, m->cloud);
-	if (o.imds_enabled)
-		log_info("instance metadata from %s", o.imds.endpoint);
+	if (o->imds_enabled)
+		log_info("instance metadata from %s", o->imds.endpoint);
 	else
-		log_info("instance metadata disabled by %s", o.imds_disabled_why);
+		log_info("instance metadata disabled by %s", o->imds_disabled_why);
 }
 
 static void read_kstats(struct mwd *m)
@@ -248,26 +247,12 @@ static void reload(struct mwd *m)
 		m->asff = c.format == FORMAT_ASFF;
 		m->cfg.context_wait_ms = c.context_wait_ms;
 		{
-			struct cloudctx_opts before, after;
+			struct cloudctx_opts o;
 
-			cloud_opts(&m->cfg, &before);
-			cloud_opts(&c, &after);
-			if (memcmp(&before, &after, sizeof(before)) || !m->cloud) {
-				memcpy(m->cfg.imds_endpoint, c.imds_endpoint, sizeof(c.imds_endpoint));
-				m->cfg.imds_ipv6 = c.imds_ipv6;
-				m->cfg.imds_disabled = c.imds_disabled;
-				memcpy(m->cfg.imds_disabled_by, c.imds_disabled_by,
-				       sizeof(c.imds_disabled_by));
-				m->cfg.imds_v1_fallback = c.imds_v1_fallback;
-				m->cfg.imds_timeout_ms = c.imds_timeout_ms;
-				m->cfg.imds_retries = c.imds_retries;
-				m->cfg.imds_refresh_s = c.imds_refresh_s;
-				m->cfg.imds_token_ttl_s = c.imds_token_ttl_s;
-				memcpy(m->cfg.ecs_agent_url, c.ecs_agent_url, sizeof(c.ecs_agent_url));
-				m->cfg.ecs_disabled = c.ecs_disabled;
-				m->cfg.ecs_timeout_ms = c.ecs_timeout_ms;
-				m->cfg.ecs_cache_s = c.ecs_cache_s;
-				m->cfg.ecs_negative_cache_s = c.ecs_negative_cache_s;
+			/* The context thread restarts only when its settings changed. */
+			cloud_opts(&c, &o);
+			if (memcmp(&o, &m->cloud_opts, sizeof(o)) || !m->cloud) {
+				m->cloud_opts = o;
 				start_cloud(m);
 			}
 		}
@@ -413,6 +398,7 @@ static int setup(struct mwd *m)
 		log_error("cannot set up the event loop: %s", strerror(errno));
 		return EXIT_ENV;
 	}
+	cloud_opts(&m->cfg, &m->cloud_opts);
 	start_cloud(m);
 
 	mwd__scan(m);

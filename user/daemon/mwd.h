@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cloudctx.h"
 #include "config.h"
 #include "conn_table.h"
 #include "cpu.h"
@@ -27,7 +28,6 @@ struct ring_buffer;
 struct control;
 struct name_list;
 struct suppress_list;
-struct cloudctx;
 
 /* Exit codes of SPEC 4. */
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_ENV = 2 };
@@ -54,6 +54,7 @@ struct mwd {
 	struct suppress_list *suppress;
 	char instance_missing[128];
 	struct cloudctx *cloud;    /* NULL when it could not start */
+	struct cloudctx_opts cloud_opts; /* what it runs with, from the config */
 	bool asff;                 /* cfg.format == FORMAT_ASFF, for the detector */
 	uint64_t caps_kept;        /* effective capabilities after the drop */
 	unsigned int watchdog_s;   /* seconds between WATCHDOG=1, 0 for none */

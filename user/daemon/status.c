@@ -152,7 +152,7 @@ static void add_cloud(struct mwd *m, json_object *o)
 	if (cs.imds != IMDS_OK || cs.imds_why[0])
 		add_nonempty(inst, "reason", cs.imds_why[0] ? cs.imds_why : imds__state_name(cs.imds));
 	if (cs.imds != IMDS_DISABLED)
-		add_str(inst, "endpoint", config__imds_endpoint(&m->cfg));
+		add_str(inst, "endpoint", m->cloud_opts.imds.endpoint);
 	add_nonempty(inst, "account_id", i->account_id);
 	add_nonempty(inst, "region", i->region);
 	add_nonempty(inst, "availability_zone", i->zone);
@@ -177,7 +177,7 @@ static void add_cloud(struct mwd *m, json_object *o)
 	else
 		add_str(ecs, "agent", cs.agent == ECS_FOUND ? "reachable" :
 				      cs.agent == ECS_AGENT_DOWN ? "unreachable" : "error");
-	add_str(ecs, "url", m->cfg.ecs_agent_url);
+	add_str(ecs, "url", m->cloud_opts.ecs_url);
 	if (cs.agent != ECS_FOUND && cs.agent_checked)
 		add_nonempty(ecs, "reason", cs.agent_why);
 	add_nonempty(ecs, "cluster", cs.agent_info.cluster);
