@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cloudctx.h"
 #include "http.h"
 
@@ -49,22 +50,6 @@ struct cloudctx {
 	struct task_slot slots[TASK_SLOTS];
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Waits until @deadline (monotonic ms) or a signal; mu held. */
 static void wait_until(struct cloudctx *c, uint64_t deadline)
 {
@@ -78,11 +63,11 @@ static void wait_until(struct cloudctx *c, uint64_t deadline)
 static bool sleep_ms(void *arg, long ms)
 {
 	struct cloudctx *c = arg;
-	uint64_t end = mono_ms() + (uint64_t)ms;
+	uint64_t end = clock__ms(CLOCK_MONOTONIC) + (uint64_t)ms;
 	bool stop;
 
 	pthread_mutex_lock(&c->mu);
-	while (!c->stop && mono_ms() < end)
+	while (!c->stop && clock__ms(CLOCK_MONOTONIC) < end)
 		wait_until(c, end);
 	stop = c->stop;
 	pthread_mutex_unlock(&c->mu);
@@ -122,7 +107,7 @@ static void refresh_imds(struct cloudctx *c)
 		c->st.instance = inst;
 		c->st.imds = IMDS_OK;
 		c->st.imds_why[0] = '\0';
-		c->st.imds_last_ok_unix_ms = unix_ms();
+		c->st.imds_last_ok_unix_ms = clock__ms(CLOCK_REALTIME);
 		c->imds_fails = 0;
 		delay = (uint64_t)c->o.imds_refresh_s * 1000;
 	} else {
@@ -136,7 +121,7 @@ static void refresh_imds(struct cloudctx *c)
 			delay = (uint64_t)c->o.imds_refresh_s * 1000;
 		c->imds_fails++;
 	}
-	c->imds_next_ms = mono_ms() + jitter(c, delay);
+	c->imds_next_ms = clock__ms(CLOCK_MONOTONIC) + jitter(c, delay);
 	pthread_mutex_unlock(&c->mu);
 	wake_daemon(c);
 }
@@ -155,10 +140,10 @@ static void refresh_agent(struct cloudctx *c)
 	if (l == ECS_FOUND) {
 		c->st.agent_info = info;
 		c->st.agent_why[0] = '\0';
-		c->agent_next_ms = mono_ms() + (uint64_t)c->o.ecs_ttl_s * 1000;
+		c->agent_next_ms = clock__ms(CLOCK_MONOTONIC) + (uint64_t)c->o.ecs_ttl_s * 1000;
 	} else {
 		snprintf(c->st.agent_why, sizeof(c->st.agent_why), "%s", why);
-		c->agent_next_ms = mono_ms() + jitter(c, AGENT_RETRY_MS);
+		c->agent_next_ms = clock__ms(CLOCK_MONOTONIC) + jitter(c, AGENT_RETRY_MS);
 	}
 	pthread_mutex_unlock(&c->mu);
 	wake_daemon(c);
@@ -190,7 +175,7 @@ static bool lookup_one(struct cloudctx *c)
 	s->result = l;
 	s->task = task;
 	snprintf(s->why, sizeof(s->why), "%s", why);
-	s->expires_ms = mono_ms() + (uint64_t)(l == ECS_FOUND ? c->o.ecs_ttl_s :
+	s->expires_ms = clock__ms(CLOCK_MONOTONIC) + (uint64_t)(l == ECS_FOUND ? c->o.ecs_ttl_s :
 						c->o.ecs_negative_ttl_s) * 1000;
 	s->state = SLOT_DONE;
 	s->refresh = false;
@@ -211,7 +196,7 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
-		now = mono_ms();
+		now = clock__ms(CLOCK_MONOTONIC);
 		if (c->imds && now >= c->imds_next_ms) {
 			pthread_mutex_unlock(&c->mu);
 			refresh_imds(c);
@@ -250,7 +235,7 @@ struct cloudctx *cloudctx__start(const struct cloudctx_opts *o, char *err, size_
 	}
 	c->o = *o;
 	c->wake_fd = -1;
-	c->seed = (unsigned int)unix_ms() ^ (unsigned int)getpid();
+	c->seed = (unsigned int)clock__ms(CLOCK_REALTIME) ^ (unsigned int)getpid();
 	c->st.imds = o->imds_enabled ? IMDS_PENDING : IMDS_DISABLED;
 	if (!o->imds_enabled)
 		snprintf(c->st.imds_why, sizeof(c->st.imds_why), "%s", o->imds_disabled_why);
@@ -378,7 +363,7 @@ enum ctx_answer cloudctx__task(struct cloudctx *c, const char *docker_id, bool e
 {
 	enum ctx_answer a = CTX_NONE;
 	struct task_slot *s;
-	uint64_t now = mono_ms();
+	uint64_t now = clock__ms(CLOCK_MONOTONIC);
 
 	pthread_mutex_lock(&c->mu);
 	if (!c->o.ecs_enabled) {

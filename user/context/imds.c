@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "http.h"
 #include "imds.h"
 #include "jsonbody.h"
@@ -39,14 +40,6 @@ const char *imds__state_name(enum imds_state s)
 	return "unknown";
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 struct imds *imds__new(const struct imds_opts *o)
 {
 	struct imds *c = calloc(1, sizeof(*c));
@@ -59,7 +52,7 @@ struct imds *imds__new(const struct imds_opts *o)
 		free(c);
 		return NULL;
 	}
-	c->seed = (unsigned int)mono_ms() ^ (unsigned int)(uintptr_t)c;
+	c->seed = (unsigned int)clock__ms(CLOCK_MONOTONIC) ^ (unsigned int)(uintptr_t)c;
 	return c;
 }
 
@@ -316,7 +309,7 @@ static enum imds_state get_token(struct imds *c, char *why, size_t whysz)
 			if (!ttl || ttl > c->o.token_ttl_s)
 				ttl = c->o.token_ttl_s;
 			/* Renew at 80% of the lifetime, well before it expires. */
-			c->token_renew_ms = mono_ms() + (uint64_t)ttl * 800;
+			c->token_renew_ms = clock__ms(CLOCK_MONOTONIC) + (uint64_t)ttl * 800;
 			c->have_token = true;
 			c->tokens++;
 			http__reply_free(&r);
@@ -343,7 +336,7 @@ static enum imds_state get_token(struct imds *c, char *why, size_t whysz)
 
 static enum imds_state ensure_token(struct imds *c, char *why, size_t whysz)
 {
-	if ((c->have_token && mono_ms() < c->token_renew_ms) || c->v1)
+	if ((c->have_token && clock__ms(CLOCK_MONOTONIC) < c->token_renew_ms) || c->v1)
 		return IMDS_OK;
 	return get_token(c, why, whysz);
 }

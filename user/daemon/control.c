@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "control.h"
 #include "log.h"
 
@@ -37,14 +38,6 @@ struct control {
 	struct client clients[CONTROL_MAX_CLIENTS];
 	uint64_t refused;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* A socket file nobody answers on is stale; anything else is left alone. */
 static int clear_stale(const char *path, char *err, size_t errsz)
@@ -330,7 +323,7 @@ static void accept_clients(struct control *c)
 		}
 		slot->fd = fd;
 		slot->len = 0;
-		slot->deadline_ms = now_ms() + CONTROL_TIMEOUT_MS;
+		slot->deadline_ms = clock__ms(CLOCK_MONOTONIC) + CONTROL_TIMEOUT_MS;
 		ev.data.fd = fd;
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev))
 			drop_client(c, slot);
@@ -388,7 +381,7 @@ void control__process(struct control *c)
 
 void control__expire(struct control *c)
 {
-	uint64_t now = now_ms();
+	uint64_t now = clock__ms(CLOCK_MONOTONIC);
 
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 		struct client *cl = &c->clients[i];

@@ -10,6 +10,7 @@
 
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "cloudctx.h"
 #include "container.h"
 #include "cpu.h"
@@ -85,14 +86,6 @@ uint64_t detector__boot_to_unix_ms(uint64_t boot_ns)
 	if (boot_ns > (uint64_t)(INT64_MAX - (off > 0 ? off : 0)))
 		boot_ns = (uint64_t)(INT64_MAX - (off > 0 ? off : 0));
 	return (uint64_t)(((int64_t)boot_ns + off) / 1000000);
-}
-
-static uint64_t unix_ms_now(void)
-{
-	struct timespec rt;
-
-	clock_gettime(CLOCK_REALTIME, &rt);
-	return (uint64_t)rt.tv_sec * 1000 + (uint64_t)rt.tv_nsec / 1000000;
 }
 
 struct detector *detector__new(const struct detector_opts *o, struct proc_table *procs,
@@ -217,7 +210,7 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 
 	in.activity = act;
 	in.uid = f->uid;
-	in.time_ms = unix_ms_now();
+	in.time_ms = clock__ms(CLOCK_REALTIME);
 	in.first_seen_ms = f->first_seen_ms;
 	in.last_seen_ms = f->last_seen_ms;
 	in.verdict = &f->current;
@@ -315,7 +308,7 @@ void detector__release(struct proc *p, void *arg)
 
 	if (!f)
 		return;
-	f->last_seen_ms = unix_ms_now();
+	f->last_seen_ms = clock__ms(CLOCK_REALTIME);
 	if (f->create_pending) {
 		f->create_pending = false;
 		emit(d, f, FINDING_CREATE);
@@ -582,7 +575,7 @@ static void create_or_wait(struct detector *d, struct fstate *f, uint64_t now_ms
 
 void detector__context_ready(struct detector *d)
 {
-	uint64_t now_ms = unix_ms_now();
+	uint64_t now_ms = clock__ms(CLOCK_REALTIME);
 
 	for (struct fstate *f = d->open; f; f = f->next)
 		if (f->create_pending)
@@ -601,7 +594,7 @@ static void judge(struct proc *p, void *arg)
 		return;
 	gather(d, p, &s);
 	correlator__judge(d->o.cfg, &s, &v);
-	now_ms = unix_ms_now();
+	now_ms = clock__ms(CLOCK_REALTIME);
 	if (!f) {
 		if (v.severity_id < 3) {
 			note_suspect(d, p, &v);
