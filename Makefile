@@ -47,10 +47,13 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
 	-DMW_VERSION='"$(VERSION)"' -Ibpf -I$(OUT)/bpf \
 	-Iuser/common -Iuser/sensor -Iuser/detect -Iuser/context -Iuser/report -Iuser/daemon
 LDHARDEN := -pie -Wl,-z,relro,-z,now
+LDFLAGS ?=
 # libbpf is linked statically: the daemon then does not depend on the
 # distribution's libbpf version, only on libelf and zlib.
 BPF_LIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz
-LIBS := -lcurl -ljson-c -linih -lcrypto -lpthread -lm
+# libevent (evhttp) is the HTTP client for IMDS and the ECS agent, nettle the
+# SHA-256: libcurl and OpenSSL cost the daemon some 6 MiB of RSS between them.
+LIBS := -ljson-c -linih -levent_extra -levent_core -lnettle -lpthread -lm
 
 COMMON_SRCS := $(wildcard user/common/*.c)
 LIB_SRCS := $(COMMON_SRCS) $(wildcard user/sensor/*.c user/detect/*.c user/context/*.c user/report/*.c) \
@@ -61,7 +64,8 @@ CLI_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard user/cli/*.c) $(COMMON_SRCS
 
 # Load generators and simulators (plain C); hookcost also carries BPF.
 # tools/common is the library they share, compiled into each of them.
-TOOLS := poolsim minersim cpuburn tcprelay apipoll heartbeat bulkserve dnsq imdssim ecssim
+TOOLS := poolsim minersim cpuburn tcprelay apipoll heartbeat bulkserve dnsq imdssim ecssim \
+	storm holder noop
 TOOL_BINS := $(addprefix $(OUT)/tools/,$(TOOLS))
 TOOL_COMMON_SRCS := $(wildcard tools/common/*.c)
 TOOL_COMMON_HDRS := $(wildcard tools/common/*.h)
@@ -96,11 +100,11 @@ $(OUT)/obj/%.o: %.c $(SKEL) $(wildcard user/*/*.h) $(BPF_HDRS)
 
 $(OUT)/minerwatchd: $(DAEMON_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDHARDEN) $^ $(BPF_LIBS) $(LIBS) -o $@
+	$(Q)$(CC) $(LDHARDEN) $(LDFLAGS) $^ $(BPF_LIBS) $(LIBS) -o $@
 
 $(OUT)/minerwatch: $(CLI_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDHARDEN) $^ -ljson-c -o $@
+	$(Q)$(CC) $(LDHARDEN) $(LDFLAGS) $^ -ljson-c -o $@
 
 # hookcost links the real sampler (bpf/cpu.bpf.c) beside a sched_switch
 # accountant so that benchmarks compare the two on equal terms.
@@ -117,6 +121,13 @@ $(OUT)/tools/hookcost: tools/hookcost/hookcost.c $(OUT)/tools/hookcost.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUT)/tools $< $(BPF_LIBS) -o $@
 
+# noop is what the exec storm runs thousands of times a second: static, no libc
+# and no dynamic loader, so that an exec costs the kernel's part and little more.
+# Hence its own rule; the pattern rule below would link libc.
+$(OUT)/tools/noop: tools/noop/noop.c | $(OUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) -static -nostdlib -O2 -fno-stack-protector $< -o $@
+
 $(OUT)/tools/%: tools/%/*.c $(TOOL_COMMON_SRCS) $(TOOL_COMMON_HDRS) | $(OUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Itools/common $(filter %.c,$^) \
@@ -124,7 +135,7 @@ $(OUT)/tools/%: tools/%/*.c $(TOOL_COMMON_SRCS) $(TOOL_COMMON_HDRS) | $(OUT)/too
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_OBJS) $(BPF_LIBS) -lssl $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_OBJS) $(BPF_LIBS) -lssl -lcrypto $(LIBS) -lcmocka -o $@
 
 $(OUT)/bpf $(OUT)/tools $(OUT)/tests:
 	$(Q)mkdir -p $@
@@ -146,6 +157,8 @@ test: deps all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 
+# The benchmark suite (tools/bench/): writes BENCHMARKS.md and docs/bench/*.png.
+# MW_BENCH_ONLY=SECTIONS runs a subset into build/bench/ (see tools/bench/run.py).
 bench: deps all $(OUT)/tools/hookcost
 	$(PYTHON) tools/bench/run.py
 

@@ -25,6 +25,14 @@
 
 /* The daemon's own tgid: its own connections and samples are not tracked. */
 MW_RODATA(__u32, mw_self_tgid, 0);
+/*
+ * Wake-up batching. Records user space needs at once (payload and DNS, which
+ * can complete a protocol match) wake it as soon as it is idle. The rest
+ * (exec, exit, connect, close) wake it only once this many bytes wait: the
+ * daemon drains the ring on its own every 100 ms anyway, so a storm costs one
+ * wake-up per batch instead of one per record. 0 wakes for every record.
+ */
+MW_RODATA(__u64, mw_wakeup_bytes, 0);
 
 /* Events to user space. Reserve failures are counted in mw_stats_map. */
 MW_MAP struct {
@@ -97,6 +105,15 @@ static __always_inline struct mw_stats *mw_stats(void)
 			__s->field++;                   \
 	} while (0)
 
+static __always_inline __u64 mw_wakeup(__u32 type)
+{
+	if (!mw_wakeup_bytes || type == MW_EV_PAYLOAD || type == MW_EV_DNS)
+		return 0; /* the kernel wakes a waiting consumer */
+	if (bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA) >= mw_wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 /*
  * Submit a record built in place, or count it as dropped. Per-CPU counters
  * need no atomics: a program does not migrate while it runs.
@@ -120,14 +137,14 @@ static __always_inline void mw_submit(void *rec, __u32 type)
 
 	if (s && type < MW_EV_TYPE_MAX)
 		s->events[type]++;
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, mw_wakeup(type));
 }
 
 /* Copy a record built in scratch space into the ring buffer. */
 static __always_inline void mw_output(void *rec, __u64 size, __u32 type)
 {
 	struct mw_stats *s = mw_stats();
-	long err = bpf_ringbuf_output(&mw_events, rec, size, 0);
+	long err = bpf_ringbuf_output(&mw_events, rec, size, mw_wakeup(type));
 
 	if (s && type < MW_EV_TYPE_MAX) {
 		if (err)

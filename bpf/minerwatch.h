@@ -115,7 +115,7 @@ struct mw_conn {
 	__u64 closed_ns;
 	struct mw_flow flow[2]; /* indexed by enum mw_dir */
 	__u32 state;      /* last TCP state seen */
-	__u32 pad;
+	__u32 announced;  /* user space was sent MW_EV_CONNECT for it */
 };
 
 struct mw_conn_event {

@@ -7,9 +7,13 @@
  *   every segment, either way, of a socket in any cgroup under the root
  *            -> cgroup_skb egress/ingress              mw_egress/mw_ingress:
  *                                                     bytes, cadence, first
- *                                                     payload segments
+ *                                                     payload segments, and
+ *                                                     MW_EV_CONNECT before
+ *                                                     the first of them
  *   tcp_set_state() -> trace_inet_sock_set_state()    mw_sock_state:
  *                                                     established, closed
+ *                                                     (MW_EV_CLOSE only for
+ *                                                     announced ones)
  *   connect()/sendmsg() of UDP to port 53             mw_connect4/6,
  *                                                     mw_sendmsg4/6: remember
  *                                                     the socket; its query is
@@ -48,8 +52,6 @@ static __always_inline void track_dns(struct bpf_sock_addr *ctx)
 
 static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 family)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct mw_conn_event *e;
 	struct mw_conn c = {};
 	__u64 cookie;
 
@@ -59,7 +61,7 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	}
 	if (ctx->protocol != IPPROTO_TCP)
 		return;
-	c.pid = id >> 32;
+	c.pid = bpf_get_current_pid_tgid() >> 32;
 	if (c.pid == mw_self_tgid)
 		return;
 	cookie = bpf_get_socket_cookie(ctx);
@@ -77,20 +79,39 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	}
 	c.cgroup_id = bpf_get_current_cgroup_id();
 	c.connect_ns = bpf_ktime_get_boot_ns();
-	if (bpf_map_update_elem(&mw_conns, &cookie, &c, BPF_ANY)) {
+	/*
+	 * Only remembered here: user space hears of a connection when it first
+	 * carries payload (announce() below). Every judgement the daemon makes
+	 * about a connection needs its payload or its message cadence, so a
+	 * connect storm of silent connections costs no records at all.
+	 */
+	if (bpf_map_update_elem(&mw_conns, &cookie, &c, BPF_ANY))
 		MW_COUNT(conn_map_full);
-		return;
-	}
+}
 
+/*
+ * Tells user space about a connection, once, just before its first payload
+ * record: same CPU, reserved first, so the connection is known when the
+ * payload arrives. A race between two CPUs may announce it twice; the
+ * daemon's table ignores the second.
+ */
+static __always_inline void announce(struct mw_conn *c, __u64 cookie)
+{
+	struct mw_conn_event *e;
+
+	if (c->announced)
+		return;
+	/* A full ring loses this announcement only: the next payload tries again. */
 	e = mw_reserve(sizeof(*e), MW_EV_CONNECT);
 	if (!e)
 		return;
+	c->announced = 1;
 	e->hdr.type = MW_EV_CONNECT;
-	e->hdr.pid = c.pid;
-	e->hdr.ts_ns = c.connect_ns;
+	e->hdr.pid = c->pid;
+	e->hdr.ts_ns = c->connect_ns;
 	e->cookie = cookie;
-	e->conn = c;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->conn = *c;
+	__builtin_memset(e->comm, 0, sizeof(e->comm));
 	mw_submit(e, MW_EV_CONNECT);
 }
 
@@ -156,8 +177,8 @@ static __always_inline int tcp_payload(struct __sk_buff *skb, __u32 *off, __u32 
 	return 0;
 }
 
-/* Hands up to MW_PAYLOAD_LEN bytes at off to user space. */
-static __always_inline void emit_payload(struct __sk_buff *skb, __u32 type, __u32 pid,
+/* Hands up to MW_PAYLOAD_LEN bytes at off to user space; false if the ring was full. */
+static __always_inline bool emit_payload(struct __sk_buff *skb, __u32 type, __u32 pid,
 					 __u64 cookie, __u32 dir, __u32 seg, __u32 off, __u32 len)
 {
 	struct mw_payload_event *e;
@@ -165,7 +186,7 @@ static __always_inline void emit_payload(struct __sk_buff *skb, __u32 type, __u3
 
 	e = mw_reserve(sizeof(*e), type);
 	if (!e)
-		return;
+		return false;
 	e->hdr.type = type;
 	e->hdr.pid = pid;
 	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
@@ -191,10 +212,11 @@ static __always_inline void emit_payload(struct __sk_buff *skb, __u32 type, __u3
 		MW_COUNT(read_errors);
 	}
 	mw_submit(e, type);
+	return true;
 }
 
-static __always_inline void capture(struct __sk_buff *skb, __u64 cookie, struct mw_flow *f,
-				    __u32 dir, __u32 off, __u32 len)
+static __always_inline void capture(struct __sk_buff *skb, struct mw_conn *c, __u64 cookie,
+				    struct mw_flow *f, __u32 dir, __u32 off, __u32 len)
 {
 	__u32 seg;
 
@@ -207,7 +229,13 @@ static __always_inline void capture(struct __sk_buff *skb, __u64 cookie, struct 
 	if (seg >= MW_PAYLOAD_SEGS)
 		return;
 	f->captured = seg + 1;
-	emit_payload(skb, MW_EV_PAYLOAD, 0, cookie, dir, seg, off, len);
+	announce(c, cookie);
+	/*
+	 * A segment the ring had no room for gives its slot back: a flood must
+	 * not use up the few segments a connection is looked at by.
+	 */
+	if (!emit_payload(skb, MW_EV_PAYLOAD, 0, cookie, dir, seg, off, len))
+		f->captured = seg;
 }
 
 /*
@@ -255,7 +283,7 @@ static __always_inline void account(struct __sk_buff *skb, struct mw_conn *c, __
 	if (!f->first_ns)
 		f->first_ns = now;
 	f->last_ns = now;
-	capture(skb, cookie, f, dir, off, len);
+	capture(skb, c, cookie, f, dir, off, len);
 }
 
 /* A DNS query leaving a socket seen sending to port 53: capture it. */
@@ -320,6 +348,11 @@ static __always_inline int handle_state(const struct sock *sk, int newstate)
 		return 0;
 
 	c->closed_ns = bpf_ktime_get_boot_ns();
+	/* A connection user space never heard of needs no goodbye either. */
+	if (!c->announced) {
+		bpf_map_delete_elem(&mw_conns, &cookie);
+		return 0;
+	}
 	e = mw_reserve(sizeof(*e), MW_EV_CLOSE);
 	if (e) {
 		e->hdr.type = MW_EV_CLOSE;

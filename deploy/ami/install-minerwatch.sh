@@ -76,7 +76,7 @@ if [ "$name" != "minerwatch" ]; then
 	exit 1
 fi
 
-# dnf resolves the libraries the daemon links (libcurl, json-c, inih, ...)
+# dnf resolves the libraries the daemon links (libevent, nettle, json-c, inih, ...)
 # from the distribution's repositories.
 dnf install --assumeyes --quiet "$rpm_file"
 minerwatchd --check-config

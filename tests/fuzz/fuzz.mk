@@ -57,7 +57,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS) | $(FUZZ_OUT)/toolcheck
 $(FUZZ_OUT)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(wildcard $(FUZZ_DIR)/*.h) $(FUZZ_LIB)
 	$(call msg,FUZZLD,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(LDHARDEN) $< $(FUZZ_LIB) $(BPF_LIBS) \
-		-lssl $(LIBS) -o $@
+		$(LIBS) -o $@
 
 # One run per harness: new inputs go to build/fuzz/corpus/HARNESS (the
 # committed corpus is only read), the exit status to build/fuzz/logs/.

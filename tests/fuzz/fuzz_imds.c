@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The IMDS reply parsers on arbitrary bodies (not NUL-terminated, as libcurl
- * hands them over): the instance identity document, the hostname and
- * local-ipv4 text replies, and the token TTL header value.
+ * The IMDS reply parsers on arbitrary bodies (not NUL-terminated: the parsers
+ * take a length and must not rely on the terminator http.c adds): the instance
+ * identity document, the hostname and local-ipv4 text replies, and the token
+ * TTL header value.
  */
 #include "fuzz_util.h"
 #include "imds.h"

@@ -64,12 +64,15 @@ static void segmented(uint8_t ctl, const uint8_t *data, size_t size)
 		if (newly)
 			check_match(1, &c->proto);
 		FZ_CHECK(c->cap_len[dir] <= CONN_CAPTURE_MAX, "capture stays within its buffer");
-		FZ_CHECK(fz_terminated(c->sni, sizeof(c->sni)), "SNI is NUL-terminated");
+		FZ_CHECK(c->cap_len[dir] <= c->cap_size[dir], "capture stays within its allocation");
+		FZ_CHECK(!c->sni || strnlen(c->sni, CONN_SNI_MAX) < CONN_SNI_MAX,
+			 "SNI is bounded and NUL-terminated");
 		free(buf);
 	}
 	FZ_CHECK(c->cap_segs[dir] <= MW_PAYLOAD_SEGS, "at most MW_PAYLOAD_SEGS segments kept");
 	free(c->cap[0]);
 	free(c->cap[1]);
+	free(c->sni);
 	free(c);
 }
 

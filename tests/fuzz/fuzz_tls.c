@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	void *buf = fz_dup(data, size);
 
-	check_sni(buf, size, sizeof(((struct conn *)0)->sni));
+	check_sni(buf, size, CONN_SNI_MAX);
 	check_sni(buf, size, 0);
 	check_sni(buf, size, 1);
 	check_sni(buf, size, 10);

@@ -105,11 +105,20 @@ class Sensor:
             return None
         return json.loads(r.stdout)
 
-    def findings(self):
+    def records(self):
+        """Every line written: findings and the sensor's health records."""
         if not os.path.exists(self.output):
             return []
         with open(self.output, encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
+
+    def findings(self):
+        """Findings (OCSF Detection Finding or ASFF), without health records."""
+        return [r for r in self.records() if r.get("class_uid") != 6008]
+
+    def health_records(self):
+        """The sensor's own health records (OCSF Application Error, 6008)."""
+        return [r for r in self.records() if r.get("class_uid") == 6008]
 
     def findings_for(self, pid):
         return [f for f in self.findings()

@@ -29,6 +29,20 @@ def check_miner_finding(sensor, pid, port):
     return f
 
 
+def test_arguments_beyond_the_exec_record_are_read_when_judged(sensor, procs, pool):
+    # The exec record carries the first 256 bytes of argv; the rest is read
+    # from /proc once the process is judged, so the finding has all of it.
+    wallet = "4" + "A" * 299
+    p = procs.start("minersim", "--user", wallet, "--pool", f"127.0.0.1:{pool}",
+                    "--threads", 2, "--duration", 60, "--submit-interval", 2,
+                    "--proto", "xmrig")
+    pid = miner_pid(procs, p)
+    f = check_miner_finding(sensor, pid, pool)
+    cmd = f["evidences"][0]["process"]["cmd_line"]
+    assert wallet in cmd
+    assert cmd.endswith("--proto xmrig"), cmd[-80:]
+
+
 def test_xmrig_style_miner_is_reported(sensor, procs, pool):
     p = procs.start("minersim", "--pool", f"127.0.0.1:{pool}", "--proto", "xmrig",
                     "--threads", 2, "--duration", 60, "--submit-interval", 2)

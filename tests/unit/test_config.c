@@ -37,7 +37,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_int_equal(c.hooks, HOOK_AUTO);
 	assert_int_equal(c.cpu_sample_hz, 99);
-	assert_int_equal(c.ringbuf_kib, 2048);
+	assert_int_equal(c.ringbuf_kib, 1024);
 	assert_int_equal(c.max_processes, 65536);
 	assert_int_equal(c.max_connections, 16384);
 	assert_int_equal(c.update_interval_s, 60);
@@ -120,8 +120,8 @@ static void test_set_valid(void **state)
 	assert_string_equal(c.cgroup_root, "/sys/fs/cgroup");
 	set_ok(&c, "imds_endpoint", "http://[fd00:ec2::254]");
 	assert_string_equal(c.imds_endpoint, "http://[fd00:ec2::254]");
-	set_ok(&c, "ecs_agent_url", "https://ecs.internal:51678");
-	assert_string_equal(c.ecs_agent_url, "https://ecs.internal:51678");
+	set_ok(&c, "ecs_agent_url", "http://ecs.internal:51678");
+	assert_string_equal(c.ecs_agent_url, "http://ecs.internal:51678");
 
 	set_ok(&c, "format", "asff");
 	assert_int_equal(c.format, FORMAT_ASFF);
@@ -209,16 +209,18 @@ static void test_set_invalid(void **state)
 	set_bad("hooks", "kprobe", "not one of the accepted values");
 	set_bad("hooks", "", "not one of the accepted values");
 
-	set_bad("imds_endpoint", "169.254.169.254", "not an http:// or https:// URL");
+	set_bad("imds_endpoint", "169.254.169.254", "not an http:// URL");
 	set_bad("imds_endpoint_mode", "ipv5", "not one of the accepted values");
 	set_bad("imds", "maybe", "not true or false");
 	set_bad("imds_timeout_ms", "10", "out of range");
 	set_bad("imds_token_ttl_seconds", "21601", "out of range");
 	set_bad("ecs_timeout_ms", "0", "out of range");
 	set_bad("context_wait_ms", "30001", "out of range");
-	set_bad("imds_endpoint", "ftp://169.254.169.254", "not an http:// or https:// URL");
-	set_bad("ecs_agent_url", "HTTP://x", "not an http:// or https:// URL");
-	set_bad("ecs_agent_url", "", "not an http:// or https:// URL");
+	set_bad("imds_endpoint", "ftp://169.254.169.254", "not an http:// URL");
+	set_bad("ecs_agent_url", "HTTP://x", "not an http:// URL");
+	set_bad("ecs_agent_url", "", "not an http:// URL");
+	set_bad("ecs_agent_url", "https://ecs.internal:51678", "https is not supported");
+	set_bad("imds_endpoint", "https://169.254.169.254", "https is not supported");
 }
 
 /* A rejected value must leave the previous one in place. */

@@ -8,8 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "htab.h"
+#include "hashcache.h"
 #include "procfs.h"
 #include "testutil.h"
 
@@ -369,12 +375,86 @@ static void test_exe_sha256(void **state)
 	char hex[65];
 
 	build_procs(r);
-	assert_int_equal(procfs__exe_sha256(r->dir, 4242, hex), 0);
+	assert_int_equal(procfs__exe_sha256(r->dir, 4242, NULL, hex), 0);
 	/* SHA-256("abc"), FIPS 180-2 appendix B.1 */
 	assert_string_equal(hex,
 			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	assert_int_equal(procfs__exe_sha256(r->dir, 4243, hex), -ENOENT); /* dangling */
-	assert_int_equal(procfs__exe_sha256(r->dir, 1, hex), -ENOENT);
+	assert_int_equal(procfs__exe_sha256(r->dir, 4243, NULL, hex), -ENOENT); /* dangling */
+	assert_int_equal(procfs__exe_sha256(r->dir, 1, NULL, hex), -ENOENT);
+}
+
+/* A hash is reused while the file is the same, and recomputed once it is rewritten. */
+static void test_exe_sha256_cache(void **state)
+{
+	struct fake_root *r = *state;
+	struct hashcache *c = hashcache__new();
+	struct hashcache_stats st;
+	struct timespec keep[2];
+	struct stat sb;
+	char hex[65], path[PATH_MAX];
+	int fd;
+
+	assert_non_null(c);
+	build_procs(r);
+	snprintf(path, sizeof(path), "%s/proc/4242/exe", r->dir);
+	assert_int_equal(procfs__exe_sha256(r->dir, 4242, c, hex), 0);
+	assert_int_equal(procfs__exe_sha256(r->dir, 4242, c, hex), 0);
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	hashcache__stats(c, &st);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.misses, 1);
+
+	/*
+	 * Rewritten in place, same size, its mtime set back: only ctime tells,
+	 * and ctime cannot be set back. The new content must be hashed.
+	 */
+	assert_int_equal(stat(path, &sb), 0);
+	keep[0] = sb.st_atim;
+	keep[1] = sb.st_mtim;
+	usleep(20000); /* coarse file-system clocks: make ctime move */
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "abd", 3, 0), 3);
+	close(fd);
+	assert_int_equal(utimensat(AT_FDCWD, path, keep, 0), 0);
+	assert_int_equal(procfs__exe_sha256(r->dir, 4242, c, hex), 0);
+	/* SHA-256("abd") */
+	assert_string_equal(hex,
+			    "a52d159f262b2c6ddb724a61840befc36eb30c88877a4030b65cbe86298449c9");
+	hashcache__stats(c, &st);
+	assert_int_equal(st.misses, 2);
+	hashcache__free(c);
+}
+
+/* The table is bounded: past its size the oldest entries make room. */
+static void test_hashcache_bounded(void **state)
+{
+	struct hashcache *c = hashcache__new();
+	char sha[65];
+	struct stat st;
+
+	(void)state;
+	assert_non_null(c);
+	memset(&st, 0, sizeof(st));
+	memset(sha, 'a', 64);
+	sha[64] = '\0';
+	for (int i = 0; i < HASHCACHE_SLOTS + 10; i++) {
+		st.st_ino = (ino_t)i + 1;
+		hashcache__put(c, &st, sha);
+	}
+	st.st_ino = HASHCACHE_SLOTS + 10; /* the newest is kept */
+	assert_non_null(hashcache__get(c, &st));
+	st.st_ino = 1;                    /* the oldest made room */
+	assert_null(hashcache__get(c, &st));
+	/* Same inode, new ctime: a miss, and the entry is replaced, not duplicated. */
+	st.st_ino = HASHCACHE_SLOTS + 10;
+	st.st_ctim.tv_sec = 5;
+	assert_null(hashcache__get(c, &st));
+	sha[0] = 'b';
+	hashcache__put(c, &st, sha);
+	assert_string_equal(hashcache__get(c, &st), sha);
+	hashcache__free(c);
 }
 
 static void test_boot_id(void **state)
@@ -457,6 +537,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_long_cmdline, setup_root, teardown_root),
 		cmocka_unit_test_setup_teardown(test_scan, setup_root, teardown_root),
 		cmocka_unit_test_setup_teardown(test_exe_sha256, setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(test_exe_sha256_cache, setup_root, teardown_root),
+		cmocka_unit_test(test_hashcache_bounded),
 		cmocka_unit_test_setup_teardown(test_boot_id, setup_root, teardown_root),
 		cmocka_unit_test_setup_teardown(test_user_name, setup_root, teardown_root),
 		cmocka_unit_test_setup_teardown(test_socket_owners, setup_root, teardown_root),

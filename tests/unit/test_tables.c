@@ -181,7 +181,8 @@ static void test_proc_upsert(void **state)
 	assert_ptr_equal(rel.arg, &rel);
 	assert_int_equal(q->start_ns, 2000 * TICK);
 	assert_null(q->cmdline);
-	assert_int_equal(q->npeers, 0);
+	assert_null(q->act);
+	assert_string_equal(q->exe, "");
 	assert_int_equal(proc_table__count(t), 1);
 	assert_ptr_equal(proc_table__lookup(t, 4242), q);
 
@@ -198,7 +199,9 @@ static void test_proc_max(void **state)
 {
 	struct proc_table *t = proc_table__new(3);
 	struct released rel = { 0 };
+	struct proc *busy[3];
 	bool created;
+	int fake_finding;
 
 	(void)state;
 	assert_non_null(t);
@@ -207,24 +210,98 @@ static void test_proc_max(void **state)
 		assert_non_null(proc_table__upsert(t, pid, pid * TICK, &created));
 	assert_int_equal(proc_table__dropped(t), 0);
 
-	assert_null(proc_table__upsert(t, 200, TICK, &created));
-	assert_false(created);
-	assert_null(proc_table__upsert(t, 201, TICK, &created));
-	assert_int_equal(proc_table__dropped(t), 2);
+	/* Full of idle processes: a new one takes the place of one of them. */
+	assert_non_null(proc_table__upsert(t, 200, TICK, &created));
+	assert_true(created);
 	assert_int_equal(proc_table__count(t), 3);
-	assert_null(proc_table__lookup(t, 200));
+	assert_int_equal(proc_table__evicted(t), 1);
+	assert_int_equal(proc_table__dropped(t), 0);
+	assert_int_equal(rel.calls, 1);
+	assert_non_null(proc_table__lookup(t, 200));
+
+	/* Make every entry a suspect of some kind: none may be evicted. */
+	{
+		int i = 0;
+
+		for (uint32_t pid = 100; pid <= 200; pid++) {
+			struct proc *p = proc_table__lookup(t, pid);
+
+			if (p)
+				busy[i++] = p;
+		}
+		assert_int_equal(i, 3);
+	}
+	busy[0]->finding = &fake_finding;
+	assert_non_null(proc__act(busy[1]));
+	busy[2]->nconns = 1;
+	assert_null(proc_table__upsert(t, 300, TICK, &created));
+	assert_false(created);
+	assert_null(proc_table__upsert(t, 301, TICK, &created));
+	assert_int_equal(proc_table__dropped(t), 2);
+	assert_int_equal(proc_table__evicted(t), 1);
+	assert_int_equal(proc_table__count(t), 3);
+	assert_null(proc_table__lookup(t, 300));
+	for (int i = 0; i < 3; i++)
+		assert_ptr_equal(proc_table__lookup(t, busy[i]->pid), busy[i]);
 
 	/* Known processes are still found, and a reused pid still replaces. */
-	assert_non_null(proc_table__upsert(t, 101, 101 * TICK, &created));
+	assert_non_null(proc_table__upsert(t, busy[1]->pid, busy[1]->start_ns, &created));
 	assert_false(created);
-	assert_non_null(proc_table__upsert(t, 102, 999 * TICK, &created));
+	busy[0]->finding = NULL;
+	assert_non_null(proc_table__upsert(t, busy[0]->pid, 999 * TICK, &created));
 	assert_true(created);
-	assert_int_equal(rel.calls, 1);
+	assert_int_equal(rel.calls, 2);
 	assert_int_equal(proc_table__dropped(t), 2);
 
 	/* Freeing the table releases what is left. */
 	proc_table__free(t);
-	assert_int_equal(rel.calls, 4);
+	assert_int_equal(rel.calls, 5);
+}
+
+/* Eviction keeps working on a big table and scans only a bounded part of it. */
+static void test_proc_evict_many(void **state)
+{
+	struct proc_table *t = proc_table__new(1000);
+	bool created;
+
+	(void)state;
+	assert_non_null(t);
+	for (uint32_t pid = 1; pid <= 1000; pid++) {
+		struct proc *p = proc_table__upsert(t, pid, TICK, &created);
+
+		assert_non_null(p);
+		if (pid % 2) /* every other one has done something */
+			assert_non_null(proc__act(p));
+	}
+	for (uint32_t pid = 5000; pid < 5400; pid++)
+		assert_non_null(proc_table__upsert(t, pid, TICK, &created));
+	assert_int_equal(proc_table__count(t), 1000);
+	assert_int_equal(proc_table__evicted(t), 400);
+	assert_int_equal(proc_table__dropped(t), 0);
+	for (uint32_t pid = 1; pid <= 1000; pid += 2)
+		assert_non_null(proc_table__lookup(t, pid));
+	proc_table__free(t);
+}
+
+static void test_proc_exe(void **state)
+{
+	struct proc_table *t = proc_table__new(4);
+	char longpath[PROC_PATH_LEN * 2];
+	struct proc *p;
+	bool created;
+
+	(void)state;
+	assert_non_null(t);
+	p = proc_table__upsert(t, 9, TICK, &created);
+	assert_non_null(p);
+	assert_string_equal(p->exe, "");
+	assert_int_equal(proc_table__set_exe(p, "/usr/bin/xmrig"), 0);
+	assert_string_equal(p->exe, "/usr/bin/xmrig");
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(proc_table__set_exe(p, longpath), 0);
+	assert_int_equal(strlen(p->exe), PROC_PATH_LEN - 1);
+	proc_table__free(t);
 }
 
 static void test_proc_cmdline(void **state)
@@ -270,7 +347,7 @@ static void test_proc_peers(void **state)
 	memset(&p, 0, sizeof(p));
 	first = proc__peer(&p, 2, a, 3333);
 	assert_non_null(first);
-	assert_int_equal(p.npeers, 1);
+	assert_int_equal(proc__npeers(&p), 1);
 	assert_int_equal(first->family, 2);
 	assert_int_equal(first->port, 3333);
 	assert_memory_equal(first->addr, a, 16);
@@ -279,22 +356,23 @@ static void test_proc_peers(void **state)
 	/* The same endpoint is found again, not added. */
 	first->proto.kind = PROTO_STRATUM_V1;
 	assert_ptr_equal(proc__peer(&p, 2, a, 3333), first);
-	assert_int_equal(p.npeers, 1);
+	assert_int_equal(proc__npeers(&p), 1);
 	assert_int_equal(first->proto.kind, PROTO_STRATUM_V1);
 
 	/* Any difference makes a new peer: port, address, family. */
 	assert_non_null(proc__peer(&p, 2, a, 4444));
 	assert_non_null(proc__peer(&p, 2, b, 3333));
 	assert_non_null(proc__peer(&p, 10, a, 3333));
-	assert_int_equal(p.npeers, PROC_MAX_PEERS);
+	assert_int_equal(proc__npeers(&p), PROC_MAX_PEERS);
 
 	/* Full: new endpoints are refused, known ones still found. */
 	assert_null(proc__peer(&p, 2, b, 4444));
-	assert_int_equal(p.npeers, PROC_MAX_PEERS);
+	assert_int_equal(proc__npeers(&p), PROC_MAX_PEERS);
 	pe = proc__peer(&p, 10, a, 3333);
 	assert_non_null(pe);
 	assert_int_equal(pe->family, 10);
 	assert_ptr_equal(proc__peer(&p, 2, a, 3333), first);
+	free(p.act);
 }
 
 static void remove_each(struct proc *p, void *arg)
@@ -504,6 +582,8 @@ int main(void)
 		cmocka_unit_test(test_htab_iter_delete),
 		cmocka_unit_test(test_proc_upsert),
 		cmocka_unit_test(test_proc_max),
+		cmocka_unit_test(test_proc_evict_many),
+		cmocka_unit_test(test_proc_exe),
 		cmocka_unit_test(test_proc_cmdline),
 		cmocka_unit_test(test_proc_peers),
 		cmocka_unit_test(test_proc_each_remove),

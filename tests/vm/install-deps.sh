@@ -4,10 +4,14 @@
 # compiler, and the arm64 development libraries the cross build links
 # (Debian multiarch: dpkg --add-architecture arm64). Debian 12 only; the
 # kernels and busybox themselves are fetched by fetch.sh into build/vm/cache.
+# libevent-dev is not multiarch-installable (installing the arm64 one removes
+# the host's), so only the arm64 runtime libraries are installed and the cross
+# build links them through symlinks under its own build directory (vmtest.sh).
 set -eu
 
 ARM64_LIBDIR=/usr/lib/aarch64-linux-gnu
-ARM64_LIBS="libbpf.a libelf.so libz.so libjson-c.so libinih.so libcurl.so libssl.so libcrypto.so libc.so"
+ARM64_LIBS="libbpf.a libelf.so libz.so libjson-c.so libinih.so libevent_core-2.1.so.7 libevent_extra-2.1.so.7
+libnettle.so libssl.so libcrypto.so libc.so"
 
 have_all() {
 	for c in qemu-system-x86_64 qemu-system-aarch64 aarch64-linux-gnu-gcc cpio gzip readelf \
@@ -42,6 +46,6 @@ apt-get install -y -qq --no-install-recommends \
 	qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	cpio gzip binutils dpkg util-linux coreutils debian-archive-keyring bpftool \
 	libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libjson-c-dev:arm64 \
-	libinih-dev:arm64 libcurl4-openssl-dev:arm64 libssl-dev:arm64 >/dev/null
+	libinih-dev:arm64 libevent-core-2.1-7:arm64 libevent-extra-2.1-7:arm64 nettle-dev:arm64 libssl-dev:arm64 >/dev/null
 
 have_all || { echo "vmtest deps: still missing after install" >&2; exit 1; }

@@ -45,8 +45,14 @@ vmtest-fetch:
 	$(Q)sh tests/vm/fetch.sh $(VM_DIR)/cache $(foreach s,$(VM_X86_SUITES),$(s):amd64) \
 		$(foreach s,$(VM_ARM64_SUITES),$(s):arm64) busybox:amd64 busybox:arm64
 
-vmtest-arm64:
-	$(Q)$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) OUT=$(ARM64_OUT) all
+# The arm64 libevent is linked through symlinks to its runtime libraries (see
+# tests/vm/install-deps.sh).
+vmtest-arm64: vmtest-deps
+	$(Q)mkdir -p $(ARM64_OUT)/linklibs
+	$(Q)for l in event_core event_extra; do \
+		ln -sf /usr/lib/aarch64-linux-gnu/lib$$l-2.1.so.7 $(ARM64_OUT)/linklibs/lib$$l.so; done
+	$(Q)$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) OUT=$(ARM64_OUT) \
+		LDFLAGS=-L$(ARM64_OUT)/linklibs all
 
 vmtest-arm64-vmlinux:
 	$(Q)sh tests/vm/arm64-vmlinux.sh $(VM_DIR) bpf/vmlinux/arm64/vmlinux.h

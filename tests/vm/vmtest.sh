@@ -61,7 +61,13 @@ mark_broken() {
 # --- 1. arm64 cross build --------------------------------------------------
 if [ -n "$VM_ARM64_SUITES" ]; then
 	step "cross-building for arm64 into $ARM64_OUT"
+	# The linker names of the arm64 libevent (see install-deps.sh).
+	mkdir -p "$ARM64_OUT/linklibs"
+	for l in event_core event_extra; do
+		ln -sf "/usr/lib/aarch64-linux-gnu/lib$l-2.1.so.7" "$ARM64_OUT/linklibs/lib$l.so"
+	done
 	if ! $MAKE --no-print-directory ARCH=arm64 CC="$ARM64_CC" OUT="$ARM64_OUT" \
+		LDFLAGS="-L$ARM64_OUT/linklibs" \
 		"$ARM64_OUT/minerwatchd" "$ARM64_OUT/minerwatch" "$ARM64_OUT/tools/minersim" \
 		"$ARM64_OUT/tools/poolsim" "$ARM64_OUT/tools/cpuburn" "$ARM64_OUT/tools/heartbeat" \
 		>"$VM_DIR/logs/build-arm64.log" 2>&1; then

@@ -4,6 +4,7 @@
  * by the minerwatch test tools. See toolutil.h.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -250,4 +251,21 @@ void print_pid(void)
 {
 	printf("pid=%d\n", (int)getpid());
 	fflush(stdout);
+}
+
+char *sibling_path(const char *name)
+{
+	char self[PATH_MAX], *slash, *path;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		die("readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		die("unexpected /proc/self/exe '%s'", self);
+	if (asprintf(&path, "%.*s/%s", (int)(slash - self), self, name) < 0)
+		die("out of memory");
+	return path;
 }

@@ -83,4 +83,7 @@ void no_extra_args(int argc, char **argv, void (*usage)(FILE *f));
 /* "pid=<pid>" on stdout, flushed: the first line of every client tool. */
 void print_pid(void);
 
+/* NAME in the directory this tool's own executable is in (malloc'd). */
+char *sibling_path(const char *name);
+
 #endif

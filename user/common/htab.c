@@ -137,9 +137,14 @@ size_t htab__count(const struct htab *h)
 
 void htab__iter_init(struct htab_iter *it, const struct htab *h)
 {
+	htab__iter_init_at(it, h, 0);
+}
+
+void htab__iter_init_at(struct htab_iter *it, const struct htab *h, size_t start)
+{
 	it->h = h;
-	it->bucket = 0;
-	it->next = h->nbuckets ? h->buckets[0] : NULL;
+	it->bucket = start & (h->nbuckets - 1);
+	it->next = h->buckets[it->bucket];
 }
 
 int htab__iter_next(struct htab_iter *it, uint64_t *ret_key, void **ret_value)

@@ -27,6 +27,8 @@ struct htab_iter {
 	void *next;
 };
 void htab__iter_init(struct htab_iter *it, const struct htab *h);
+/* Starts at bucket start (taken modulo the bucket count) and runs to the end. */
+void htab__iter_init_at(struct htab_iter *it, const struct htab *h, size_t start);
 /* Returns 1 with the key and value set, or 0 at the end. */
 int htab__iter_next(struct htab_iter *it, uint64_t *ret_key, void **ret_value);
 

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A small blocking HTTP client over libcurl for the local AWS services
- * (IMDS, the ECS agent). Every request has a hard time limit and a body size
- * limit, never follows redirects, never goes through a proxy and speaks only
- * http and https. One handle per thread; connections are reused.
+ * A small blocking HTTP client over libevent's evhttp for the local AWS
+ * services (IMDS, the ECS agent). Every request has a hard time limit and a
+ * body size limit, never follows redirects and never goes through a proxy.
+ * It speaks plain HTTP/1.1 only, no TLS: both services are plain HTTP (IMDS on
+ * a link-local address, the agent on localhost), and an https:// URL fails
+ * with HTTP_E_OTHER. Hosts are IP literals (IPv6 in brackets) or localhost,
+ * resolved with getaddrinfo, each address tried in turn; a DNS name would
+ * work but its lookup is bound by the resolver's limits, not timeout_ms. One
+ * handle per thread; each request opens and closes its own connection.
  */
 #ifndef MW_HTTP_H
 #define MW_HTTP_H
@@ -18,15 +23,15 @@ struct http_reply {
 	char *body;            /* NUL-terminated, malloc'd; NULL when none */
 	size_t len;
 	char ttl_header[24];   /* X-aws-ec2-metadata-token-ttl-seconds, if any */
-	char errbuf[256];      /* libcurl's description of a transport error (CURL_ERROR_SIZE) */
+	char errbuf[256];      /* what went wrong, whenever error is set */
 };
 
 enum http_error {
 	HTTP_OK = 0,
 	HTTP_E_TIMEOUT,        /* no (complete) reply within the time limit */
-	HTTP_E_CONNECT,        /* refused, unreachable, or no route */
+	HTTP_E_CONNECT,        /* refused, unreachable, no route, or name not resolved */
 	HTTP_E_TOO_BIG,        /* the body passed the size limit */
-	HTTP_E_OTHER,
+	HTTP_E_OTHER,          /* closed early, malformed reply, bad URL, https://, ... */
 };
 
 struct http *http__new(void);

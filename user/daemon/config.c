@@ -41,7 +41,7 @@ void config__defaults(struct config *c)
 	c->log_level = LOG_LVL_INFO;
 	c->hooks = HOOK_AUTO;
 	c->cpu_sample_hz = 99;
-	c->ringbuf_kib = 2048;
+	c->ringbuf_kib = 1024;
 	c->max_processes = 65536;
 	c->max_connections = 16384;
 	c->update_interval_s = 60;
@@ -111,8 +111,14 @@ static int set_double(double *dst, const char *key, const char *v, double min, d
 static int set_url(char *dst, size_t dstsz, const char *key, const char *v, char *err,
 		   size_t errsz)
 {
-	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
-		snprintf(err, errsz, "%s: \"%s\" is not an http:// or https:// URL", key, v);
+	/* Both local services speak plain HTTP; the client speaks nothing else. */
+	if (!strncmp(v, "https://", 8)) {
+		snprintf(err, errsz, "%s: \"%s\": https is not supported (IMDS and the ECS agent "
+			 "serve plain http://)", key, v);
+		return -EINVAL;
+	}
+	if (strncmp(v, "http://", 7)) {
+		snprintf(err, errsz, "%s: \"%s\" is not an http:// URL", key, v);
 		return -EINVAL;
 	}
 	return set_str(dst, dstsz, key, v, err, errsz);

@@ -39,7 +39,7 @@ static void fill_from_procfs(struct mwd *m, struct proc *p, const struct procfs_
 	p->uid = info->uid;
 	p->gid = info->gid;
 	memcpy(p->comm, info->comm, sizeof(p->comm));
-	snprintf(p->exe, sizeof(p->exe), "%s", info->exe);
+	proc_table__set_exe(p, info->exe);
 	if (info->cmdline_len)
 		proc_table__set_cmdline(p, info->cmdline, info->cmdline_len);
 	/* Exec records carry the cgroup id; for the others, cgroup2 inode == id. */
@@ -101,22 +101,18 @@ static void on_exec(struct mwd *m, const struct mw_exec_event *e)
 		p->seen_ns = e->hdr.ts_ns;
 	memcpy(p->comm, e->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = '\0';
-	memcpy(p->exe, e->filename, sizeof(p->exe));
-	p->exe[sizeof(p->exe) - 1] = '\0';
+	proc_table__set_exe(p, e->filename);
 	args_len = e->args_len < MW_ARGS_LEN ? e->args_len : MW_ARGS_LEN;
 	/* argv ends in a NUL; keep only the separators between arguments. */
 	while (args_len && e->args[args_len - 1] == '\0')
 		args_len--;
 	proc_table__set_cmdline(p, e->args, args_len);
-	/* argv was cut at MW_ARGS_LEN: the rest is in procfs while it runs. */
-	if (e->args_len >= MW_ARGS_LEN) {
-		struct procfs_info *info = malloc(sizeof(*info));
-
-		if (info && procfs__read(m->cfg.host_root, e->hdr.pid, info) == 0 &&
-		    proc__start_ticks(info->start_ns) == proc__start_ticks(e->start_ns))
-			proc_table__set_cmdline(p, info->cmdline, info->cmdline_len);
-		free(info);
-	}
+	/*
+	 * argv was cut at MW_ARGS_LEN: the rest is in procfs while it runs, and
+	 * is read only if the process is ever judged (proc__complete_cmdline),
+	 * not on every exec of a long command line.
+	 */
+	p->cmdline_cut = e->args_len >= MW_ARGS_LEN;
 }
 
 static void on_exit_ev(struct mwd *m, const struct mw_exit_event *e)
@@ -127,11 +123,19 @@ static void on_exit_ev(struct mwd *m, const struct mw_exit_event *e)
 		proc_table__remove(m->procs, e->hdr.pid);
 }
 
+/*
+ * The kernel announces a connection when it first carries payload (silent
+ * ones never reach user space), at most twice if two CPUs race: the second
+ * announcement changes nothing.
+ */
 static void on_connect(struct mwd *m, const struct mw_conn_event *e)
 {
-	struct conn *c = conn_table__insert(m->conns, e->cookie);
+	struct conn *c;
 	struct proc *p;
 
+	if (conn_table__lookup(m->conns, e->cookie))
+		return;
+	c = conn_table__insert(m->conns, e->cookie);
 	if (!c)
 		return;
 	c->pid = e->conn.pid;
@@ -139,6 +143,7 @@ static void on_connect(struct mwd *m, const struct mw_conn_event *e)
 	c->dport = e->conn.dport;
 	memcpy(c->daddr, e->conn.daddr, sizeof(c->daddr));
 	c->connect_ns = e->conn.connect_ns;
+	c->established_ns = e->conn.established_ns;
 	p = mwd__proc_for(m, c->pid);
 	if (p) {
 		p->nconns++;
@@ -156,9 +161,9 @@ static void on_close(struct mwd *m, const struct mw_conn_event *e)
 	p = proc_table__lookup(m->procs, c->pid);
 	if (p && p->nconns)
 		p->nconns--;
-	for (int i = 0; p && i < PROC_TICK_CONNS; i++)
-		if (p->tick_conns[i] == c)
-			p->tick_conns[i] = NULL;
+	for (int i = 0; p && p->act && i < PROC_TICK_CONNS; i++)
+		if (p->act->tick_conns[i] == c)
+			p->act->tick_conns[i] = NULL;
 	conn_table__remove(m->conns, e->cookie);
 }
 
@@ -166,11 +171,12 @@ static void on_close(struct mwd *m, const struct mw_conn_event *e)
 static void note_name(struct mwd *m, struct proc *p, const char *name, const char *via)
 {
 	const char *hit = names__match(detector__pool_names(m->det), name);
+	struct proc_act *a;
 
-	if (!hit || p->pool_name[0])
+	if (!hit || (p->act && p->act->pool_name[0]) || !(a = proc__act(p)))
 		return;
-	snprintf(p->pool_name, sizeof(p->pool_name), "%s", name);
-	snprintf(p->pool_name_via, sizeof(p->pool_name_via), "%s", via);
+	snprintf(a->pool_name, sizeof(a->pool_name), "%s", name);
+	snprintf(a->pool_name_via, sizeof(a->pool_name_via), "%s", via);
 	log_info("pid %u asked for mining-pool name %s (%s, listed as %s)", p->pid, name, via,
 		 hit);
 }
@@ -197,12 +203,12 @@ static void on_payload(struct mwd *m, const struct mw_payload_event *e)
 
 	if (!c || e->dir > MW_DIR_IN)
 		return;
-	had_sni = c->sni[0];
+	had_sni = c->sni != NULL;
 	newly = conn__add_payload(c, e->dir, e->seg, e->data, e->len, e->seg_len, e->hdr.ts_ns);
 	p = proc_table__lookup(m->procs, c->pid);
 	if (!p)
 		return;
-	if (!had_sni && c->sni[0])
+	if (!had_sni && c->sni)
 		note_name(m, p, c->sni, "sni");
 	if (!newly)
 		return;

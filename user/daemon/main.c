@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (http__global_init()) {
-		fprintf(stderr, "minerwatchd: cannot initialise libcurl\n");
+		fprintf(stderr, "minerwatchd: cannot initialise the HTTP client\n");
 		return EXIT_ENV;
 	}
 	if (mkdir(m.cfg.state_dir, 0750) && errno != EEXIST) {

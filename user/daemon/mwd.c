@@ -20,7 +20,9 @@
 
 #include "caps.h"
 #include "cloudctx.h"
+#include "clock.h"
 #include "control.h"
+#include "health.h"
 #include "log.h"
 #include "mwd.h"
 #include "names.h"
@@ -30,6 +32,13 @@
 
 #define SINK_MAX_PENDING (16U << 20)
 #define SWEEP_TICKS 30 /* seconds between sweeps for lost exits and closes */
+/*
+ * The timer fires every DRAIN_MS: each expiry drains the ring buffer (exec,
+ * exit, connect and close records do not wake the daemon one by one, see
+ * mw_wakeup_bytes) and every TICK_DRAINS-th one runs the 1 s tick.
+ */
+#define DRAIN_MS 100
+#define TICK_DRAINS (1000 / DRAIN_MS)
 
 int mwd__load_config(const struct mwd *m, struct config *c, char *err, size_t errsz)
 {
@@ -160,9 +169,7 @@ static void read_kstats(struct mwd *m)
 	}
 	free(per);
 	m->kstats = sum;
-	total = sum.conn_map_full + sum.cpu_map_full + sum.thread_map_full;
-	for (int i = 0; i < MW_EV_TYPE_MAX; i++)
-		total += sum.ringbuf_drops[i];
+	total = mwd__lost_total(&sum);
 	if (total != m->lost_total_prev) {
 		log_warn("kernel events lost: %llu so far (ring buffer or map full)",
 			 (unsigned long long)total);
@@ -176,6 +183,47 @@ static struct proc *cpu_lookup(uint32_t tgid, void *arg)
 	return mwd__proc_for(arg, tgid);
 }
 
+/*
+ * Losses also go to the findings stream, as a health record: whoever reads
+ * findings must learn that detection may be impaired, and flooding the
+ * sensor is an evasion technique. At most one record a minute, so that the
+ * flood cannot turn the stream into a flood of its own; each record says how
+ * many were lost since the one before.
+ */
+#define HEALTH_INTERVAL_S 60
+
+static void report_losses(struct mwd *m)
+{
+	uint64_t total = mwd__lost_total(&m->kstats), now = mwd__boot_ns();
+	struct health_lost h = {
+		.total = total,
+		.since_last = total - m->health_lost_reported,
+		.interval_s = HEALTH_INTERVAL_S,
+		.kstats = &m->kstats,
+		.proc_table_full = proc_table__dropped(m->procs),
+		.conn_table_full = conn_table__dropped(m->conns),
+		.hostname = m->host.hostname[0] ? m->host.hostname : NULL,
+		.boot_id = m->host.boot_id[0] ? m->host.boot_id : NULL,
+		.os_name = m->host.os_name[0] ? m->host.os_name : NULL,
+		.kernel_release = m->host.kernel_release[0] ? m->host.kernel_release : NULL,
+	};
+	char *line;
+
+	if (total <= m->health_lost_reported ||
+	    (m->health_last_ns && now - m->health_last_ns < HEALTH_INTERVAL_S * 1000000000ULL))
+		return;
+	h.time_ms = clock__ms(CLOCK_REALTIME);
+	line = health__events_lost(&h);
+	if (!line)
+		return;
+	/* The sink keeps what it cannot write yet: the record is not lost either. */
+	sink__write(m->sink, line);
+	free(line);
+	m->health_records++;
+	m->health_lost_reported = total;
+	m->health_last_ns = now;
+}
+
 static void tick(struct mwd *m)
 {
 	uint64_t now = mwd__boot_ns();
@@ -183,6 +231,7 @@ static void tick(struct mwd *m)
 	int e;
 
 	read_kstats(m);
+	report_losses(m);
 	e = cpu_reader__poll(m->cpu, m->procs, now - m->last_cpu_boot_ns, cpu_lookup, m);
 	if (e < 0)
 		log_warn("reading CPU samples failed: %s", strerror(-e));
@@ -319,7 +368,8 @@ static int setup(struct mwd *m)
 		.sample_hz = m->cfg.cpu_sample_hz,
 	};
 	struct detector_opts dopt = { 0 };
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct itimerspec its = { .it_interval = { 0, DRAIN_MS * 1000000L },
+				  .it_value = { 0, DRAIN_MS * 1000000L } };
 	char err[1024] = "";
 	sigset_t mask;
 	int e;
@@ -494,8 +544,14 @@ int mwd__run(struct mwd *m)
 			} else if (fd == m->timerfd) {
 				uint64_t exp;
 
-				if (read(m->timerfd, &exp, sizeof(exp)) == sizeof(exp))
+				if (read(m->timerfd, &exp, sizeof(exp)) != sizeof(exp))
+					continue;
+				ring_buffer__consume(m->rb);
+				m->drains += exp;
+				if (m->drains >= TICK_DRAINS) {
+					m->drains = 0;
 					tick(m);
+				}
 			} else if (fd == control__fd(m->ctl)) {
 				control__process(m->ctl);
 			} else if (m->cloud && fd == cloudctx__wake_fd(m->cloud)) {

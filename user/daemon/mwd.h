@@ -71,7 +71,11 @@ struct mwd {
 	struct mw_stats kstats;   /* summed over CPUs at the last tick */
 	uint64_t lost_total_prev; /* to notice new losses */
 	uint64_t lost_last_change_ns;
+	uint64_t health_lost_reported; /* lost.total as of the last health record */
+	uint64_t health_last_ns;       /* when that record was written, boot clock */
+	uint64_t health_records;       /* health records written */
 	uint64_t ticks;
+	uint64_t drains;          /* timer expiries since the last tick */
 };
 
 /* Defaults, file, environment, overrides: the whole configuration. */
@@ -91,6 +95,8 @@ void mwd__sweep(struct mwd *m);
 char *mwd__control(const char *cmd, void *arg);
 /* True when the sensor is healthy; else reasons are appended to buf. */
 bool mwd__healthy(struct mwd *m, char *reasons, size_t sz);
+/* Kernel events lost since start: ring-buffer drops of every type and full maps. */
+uint64_t mwd__lost_total(const struct mw_stats *k);
 
 uint64_t mwd__boot_ns(void);
 

@@ -20,7 +20,7 @@ static const char *const ev_names[MW_EV_TYPE_MAX] = {
 	[MW_EV_CLOSE] = "close", [MW_EV_PAYLOAD] = "payload", [MW_EV_DNS] = "dns",
 };
 
-static uint64_t lost_total(const struct mw_stats *k)
+uint64_t mwd__lost_total(const struct mw_stats *k)
 {
 	uint64_t n = k->conn_map_full + k->cpu_map_full + k->thread_map_full;
 
@@ -60,7 +60,7 @@ bool mwd__healthy(struct mwd *m, char *reasons, size_t sz)
 	if (m->lost_last_change_ns && mwd__boot_ns() - m->lost_last_change_ns < LOSS_DEGRADED_NS)
 		REASON("kernel events lost in the last minute (%llu in total): detection may be "
 		       "impaired",
-		       (unsigned long long)lost_total(&m->kstats));
+		       (unsigned long long)mwd__lost_total(&m->kstats));
 	sink__stats(m->sink, &ss);
 	if (ss.last_error)
 		REASON("output %s failing: %s (%llu findings waiting)", sink__path(m->sink),
@@ -240,7 +240,7 @@ static json_object *status_obj(struct mwd *m)
 	json_object_object_add(o, "counters", counters);
 
 	lost = json_object_new_object();
-	add_u64(lost, "total", lost_total(&m->kstats));
+	add_u64(lost, "total", mwd__lost_total(&m->kstats));
 	for (int i = 1; i < MW_EV_TYPE_MAX; i++) {
 		char k[32];
 
@@ -252,10 +252,12 @@ static json_object *status_obj(struct mwd *m)
 	add_u64(lost, "thread_map_full", m->kstats.thread_map_full);
 	add_u64(lost, "proc_table_full", proc_table__dropped(m->procs));
 	add_u64(lost, "conn_table_full", conn_table__dropped(m->conns));
+	add_u64(lost, "health_records", m->health_records);
 	json_object_object_add(o, "lost", lost);
 
 	tracked = json_object_new_object();
 	add_u64(tracked, "processes", proc_table__count(m->procs));
+	add_u64(tracked, "processes_evicted", proc_table__evicted(m->procs));
 	add_u64(tracked, "connections", conn_table__count(m->conns));
 	add_u64(tracked, "scanned_processes", m->scanned_procs);
 	add_u64(tracked, "scanned_connections", m->scanned_conns);

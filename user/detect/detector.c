@@ -14,6 +14,7 @@
 #include "cloudctx.h"
 #include "container.h"
 #include "cpu.h"
+#include "hashcache.h"
 #include "htab.h"
 #include "detector.h"
 #include "finding.h"
@@ -71,6 +72,7 @@ struct detector {
 	struct suspect next_top[TOP_SUSPECTS];
 	int nnext_top;
 	struct cloudctx *cloud;
+	struct hashcache *hashes;         /* executables hashed, by file identity */
 	bool warned_asff;
 };
 
@@ -100,7 +102,10 @@ struct detector *detector__new(const struct detector_opts *o, struct proc_table 
 	d->conns = conns;
 	d->sink = sink;
 	d->cgroup_cores = htab__new();
-	if (!d->cgroup_cores) {
+	d->hashes = hashcache__new();
+	if (!d->cgroup_cores || !d->hashes) {
+		htab__free(d->cgroup_cores);
+		hashcache__free(d->hashes);
 		free(d);
 		return NULL;
 	}
@@ -112,6 +117,7 @@ void detector__free(struct detector *d)
 	if (!d)
 		return;
 	htab__free(d->cgroup_cores);
+	hashcache__free(d->hashes);
 	free(d);
 }
 
@@ -204,7 +210,7 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 	if (f->suppressed_by)
 		return;
 	if (!f->have_sha && act == FINDING_CREATE)
-		f->have_sha = procfs__exe_sha256(d->o.host_root, p->pid, f->sha256) == 0;
+		f->have_sha = procfs__exe_sha256(d->o.host_root, p->pid, d->hashes, f->sha256) == 0;
 	have_user = procfs__user_name(d->o.host_root, p->uid, user, sizeof(user)) == 0;
 	have_parent = p->ppid && procfs__comm(d->o.host_root, p->ppid, parent, sizeof(parent)) == 0;
 
@@ -250,12 +256,12 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 	in.ppid = p->ppid;
 	in.parent_comm = have_parent ? parent : NULL;
 	in.cgroup_id = p->cgroup_id;
-	for (uint32_t i = 0; i < p->npeers && in.npeers < FINDING_MAX_PEERS; i++) {
+	for (uint32_t i = 0; p->act && i < p->act->npeers && in.npeers < FINDING_MAX_PEERS; i++) {
+		const struct peer *pe = &p->act->peers[i];
 		struct finding_peer *fp = &in.peers[in.npeers++];
 
-		inet_ntop(p->peers[i].family == 2 ? AF_INET : AF_INET6, p->peers[i].addr, fp->ip,
-			  sizeof(fp->ip));
-		fp->port = p->peers[i].port;
+		inet_ntop(pe->family == 2 ? AF_INET : AF_INET6, pe->addr, fp->ip, sizeof(fp->ip));
+		fp->port = pe->port;
 	}
 	line = NULL;
 	if (d->o.asff && *d->o.asff) {
@@ -280,7 +286,7 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 	free(line);
 	f->last_emit_ms = in.time_ms;
 	f->last = f->current;
-	f->peers_reported = p->npeers;
+	f->peers_reported = proc__npeers(p);
 	f->dirty = false;
 	if (act == FINDING_CREATE)
 		d->st.created++;
@@ -325,37 +331,45 @@ static void summarise_conn(struct conn *c, void *arg)
 {
 	struct detector *d = arg;
 	struct proc *p = proc_table__lookup(d->procs, c->pid);
+	struct proc_act *a = p ? proc__act(p) : NULL;
 
-	if (!p)
+	if (!a)
 		return;
-	if (p->agg_tick != d->tick) {
-		p->agg_tick = d->tick;
-		p->agg_conns = 0;
-		memset(p->tick_conns, 0, sizeof(p->tick_conns));
+	if (a->agg_tick != d->tick) {
+		a->agg_tick = d->tick;
+		a->agg_conns = 0;
+		memset(a->tick_conns, 0, sizeof(a->tick_conns));
 	}
 	/* Keep the oldest few, sorted by age: pools are long-lived. */
 	for (int i = 0; i < PROC_TICK_CONNS; i++) {
-		struct conn *o = p->tick_conns[i];
+		struct conn *o = a->tick_conns[i];
 
 		if (!o || c->connect_ns < o->connect_ns) {
-			memmove(&p->tick_conns[i + 1], &p->tick_conns[i],
-				(size_t)(PROC_TICK_CONNS - 1 - i) * sizeof(p->tick_conns[0]));
-			p->tick_conns[i] = c;
+			memmove(&a->tick_conns[i + 1], &a->tick_conns[i],
+				(size_t)(PROC_TICK_CONNS - 1 - i) * sizeof(a->tick_conns[0]));
+			a->tick_conns[i] = c;
 			break;
 		}
 	}
-	p->agg_conns++;
+	a->agg_conns++;
 }
 
-static void refresh_flows(struct detector *d, struct conn *c)
+/*
+ * A connection's traffic, read from the kernel when it is judged: only the
+ * few oldest connections of a process worth judging, so the daemon keeps no
+ * copy of its own for the thousands it tracks.
+ */
+static void read_flows(struct detector *d, struct conn *c, struct mw_flow flow[2])
 {
 	struct mw_conn kc;
 
 	if (d->o.conns_map_fd >= 0 && bpf_map_lookup_elem(d->o.conns_map_fd, &c->cookie, &kc) == 0) {
-		c->flow[0] = kc.flow[0];
-		c->flow[1] = kc.flow[1];
+		flow[0] = kc.flow[0];
+		flow[1] = kc.flow[1];
 		if (kc.established_ns)
 			c->established_ns = kc.established_ns;
+	} else {
+		memset(flow, 0, 2 * sizeof(flow[0]));
 	}
 }
 
@@ -385,9 +399,10 @@ static double mean_interval(const struct mw_flow *f)
 	       (double)(f->unprompted - 1);
 }
 
-static void conn_signals(struct detector *d, const struct conn *c, struct signals *s)
+static void conn_signals(struct detector *d, const struct conn *c, const struct mw_flow flow[2],
+			 struct signals *s)
 {
-	const struct mw_flow *out = &c->flow[MW_DIR_OUT], *in = &c->flow[MW_DIR_IN];
+	const struct mw_flow *out = &flow[MW_DIR_OUT], *in = &flow[MW_DIR_IN];
 
 	s->has_conn = true;
 	format_peer(c->family, c->daddr, c->dport, s->conn_peer, sizeof(s->conn_peer));
@@ -420,28 +435,54 @@ static void cgroup_of(struct detector *d, struct proc *p, char *path, size_t pat
 		path[0] = '\0';
 }
 
+/*
+ * The exec record carries the first MW_ARGS_LEN bytes of argv; the rest is
+ * read from procfs once, when the process is first judged. procfs shows argv
+ * as it is now: if it no longer starts as it did at exec, the process has
+ * rewritten it (a common disguise) and the exec-time prefix is the truer
+ * record, so it is kept.
+ */
+static void complete_cmdline(struct detector *d, struct proc *p)
+{
+	size_t len;
+	char *buf;
+
+	if (!p->cmdline_cut)
+		return;
+	p->cmdline_cut = false;
+	buf = malloc(PROC_CMDLINE_MAX);
+	if (!buf)
+		return;
+	if (procfs__cmdline(d->o.host_root, p->pid, buf, PROC_CMDLINE_MAX, &len) == 0 &&
+	    len > p->cmdline_len && p->cmdline && !memcmp(buf, p->cmdline, p->cmdline_len))
+		proc_table__set_cmdline(p, buf, len);
+	free(buf);
+}
+
 static void gather(struct detector *d, struct proc *p, struct signals *s)
 {
 	const struct detect_cfg *cfg = d->o.cfg;
 	char exe[PROC_PATH_LEN + 16], link[PATH_MAX];
+	const struct proc_act *a = p->act;
 	int best = -1;
 	ssize_t n;
 
 	/* A process may rename itself after exec (prctl PR_SET_NAME): re-read. */
 	procfs__comm(d->o.host_root, p->pid, p->comm, sizeof(p->comm));
+	complete_cmdline(d, p);
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", p->comm);
 	s->pid = p->pid;
 	s->cpu_cores = proc__cpu_avg(p, cfg->cpu_window_s, &s->cpu_seconds);
-	s->busy_threads = p->busy_threads;
+	s->busy_threads = p->act ? p->act->busy_threads : 0;
 	s->threads = procfs__threads(d->o.host_root, p->pid);
 	proc__cpu_steadiness(p, cfg->cpu_steady_s, &s->steady_cores, &s->steady_cv,
 			     &s->steady_seconds);
 	if (p->cgroup_id > 1)
 		s->container_cores =
 			(double)(uintptr_t)htab__get(d->cgroup_cores, p->cgroup_id) / 1000.0;
-	for (uint32_t i = 0; i < p->npeers; i++) {
-		struct peer *pe = &p->peers[i];
+	for (uint32_t i = 0; a && i < a->npeers; i++) {
+		const struct peer *pe = &a->peers[i];
 
 		if (pe->proto.kind == PROTO_NONE)
 			continue;
@@ -450,26 +491,27 @@ static void gather(struct detector *d, struct proc *p, struct signals *s)
 		format_peer(pe->family, pe->addr, pe->port, s->proto_peer, sizeof(s->proto_peer));
 		break;
 	}
-	for (int i = 0; p->agg_tick == d->tick && i < PROC_TICK_CONNS; i++) {
-		struct conn *c = p->tick_conns[i];
+	for (int i = 0; a && a->agg_tick == d->tick && i < PROC_TICK_CONNS; i++) {
+		struct conn *c = a->tick_conns[i];
+		struct mw_flow flow[2];
 		struct signals cs;
 		int rank;
 
 		if (!c)
 			break;
-		refresh_flows(d, c);
+		read_flows(d, c, flow);
 		memset(&cs, 0, sizeof(cs));
-		conn_signals(d, c, &cs);
+		conn_signals(d, c, flow, &cs);
 		rank = conn_rank(cfg, &cs);
 		if (rank > best) {
 			best = rank;
-			conn_signals(d, c, s);
+			conn_signals(d, c, flow, s);
 		}
 	}
-	s->nconns = p->agg_tick == d->tick ? p->agg_conns : 0;
-	if (p->pool_name[0]) {
-		snprintf(s->pool_name, sizeof(s->pool_name), "%s", p->pool_name);
-		snprintf(s->pool_name_via, sizeof(s->pool_name_via), "%s", p->pool_name_via);
+	s->nconns = a && a->agg_tick == d->tick ? a->agg_conns : 0;
+	if (a && a->pool_name[0]) {
+		snprintf(s->pool_name, sizeof(s->pool_name), "%s", a->pool_name);
+		snprintf(s->pool_name_via, sizeof(s->pool_name_via), "%s", a->pool_name_via);
 	}
 	/* The link tells what exec could not: a deleted file, a memfd. */
 	snprintf(link, sizeof(link), "%s/proc/%u/exe", d->o.host_root, p->pid);
@@ -485,13 +527,18 @@ static bool worth_judging(const struct detector *d, const struct proc *p)
 {
 	uint32_t secs;
 
+	const struct proc_act *a = p->act;
+
 	if (p->finding)
 		return true;
-	for (uint32_t i = 0; i < p->npeers; i++)
-		if (p->peers[i].proto.kind != PROTO_NONE)
+	/* Nothing of note yet: no CPU, no connection, no pool name. */
+	if (!a)
+		return false;
+	for (uint32_t i = 0; i < a->npeers; i++)
+		if (a->peers[i].proto.kind != PROTO_NONE)
 			return true;
 	/* Behaviour needs CPU (its own or its container's) and a connection or a name. */
-	if (p->agg_tick != d->tick && !p->pool_name[0])
+	if (a->agg_tick != d->tick && !a->pool_name[0])
 		return false;
 	if (proc__cpu_avg(p, d->o.cfg->cpu_window_s, &secs) >= d->o.cfg->cpu_steady_cores)
 		return true;
@@ -529,7 +576,7 @@ static const char *suppressed(struct detector *d, struct proc *p, struct fstate 
 
 	if (!suppress__count(d->suppress))
 		return NULL;
-	f->have_sha = procfs__exe_sha256(d->o.host_root, p->pid, f->sha256) == 0;
+	f->have_sha = procfs__exe_sha256(d->o.host_root, p->pid, d->hashes, f->sha256) == 0;
 	cgroup_of(d, p, cgroup, sizeof(cgroup));
 	subj.sha256 = f->have_sha ? f->sha256 : NULL;
 	subj.exe = p->exe;
@@ -642,7 +689,7 @@ static void judge(struct proc *p, void *arg)
 	}
 	if (v.severity_id >= 3)
 		f->last_seen_ms = now_ms;
-	if (p->npeers != f->peers_reported)
+	if (proc__npeers(p) != f->peers_reported)
 		f->dirty = true;
 	if (f->dirty && now_ms - f->last_emit_ms >= (uint64_t)*d->o.update_interval_s * 1000)
 		emit(d, f, FINDING_UPDATE);
@@ -655,7 +702,7 @@ static void sum_cgroup(struct proc *p, void *arg)
 	uint32_t secs;
 	double c;
 
-	if (p->cgroup_id <= 1 || !p->cpu_len)
+	if (p->cgroup_id <= 1 || !p->act || !p->act->cpu_len)
 		return;
 	c = proc__cpu_avg(p, d->o.cfg->cpu_window_s, &secs);
 	if (c < 0.01)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "finding.h"
 #include "jsonout.h"
@@ -336,9 +336,39 @@ static json_object *unmapped(const struct finding_in *in)
 	return u;
 }
 
+json_object *finding__metadata(void)
+{
+	json_object *md = json_object_new_object(), *prod = json_object_new_object();
+
+	jout_add(prod, "name", json_object_new_string("minerwatch"));
+	jout_add(prod, "vendor_name", json_object_new_string("minerwatch"));
+	jout_add(prod, "version", json_object_new_string(MW_VERSION));
+	jout_add(md, "product", prod);
+	jout_add(md, "version", json_object_new_string(OCSF_VERSION));
+	return md;
+}
+
+json_object *finding__device(const char *hostname, const char *boot_id, const char *os_name,
+			     const char *kernel_release)
+{
+	json_object *dev = json_object_new_object(), *os = json_object_new_object();
+
+	jout_add(dev, "type_id", json_object_new_int(1)); /* server */
+	if (hostname)
+		jout_add(dev, "hostname", jout_cstr(hostname, NAME_MAX_OUT));
+	if (boot_id)
+		jout_add(dev, "boot_uid", json_object_new_string(boot_id));
+	jout_add(os, "name", json_object_new_string(os_name ? os_name : "Linux"));
+	jout_add(os, "type_id", json_object_new_int(200)); /* Linux */
+	if (kernel_release)
+		jout_add(os, "kernel_release", jout_cstr(kernel_release, NAME_MAX_OUT));
+	jout_add(dev, "os", os);
+	return dev;
+}
+
 char *finding__build(const struct finding_in *in)
 {
-	json_object *root = json_object_new_object(), *md, *prod, *fi, *ev, *evs, *dev, *os;
+	json_object *root = json_object_new_object(), *md, *fi, *ev, *evs, *dev;
 	const struct verdict *v = in->verdict;
 	int conf_id;
 
@@ -356,13 +386,7 @@ char *finding__build(const struct finding_in *in)
 	jout_add(root, "status_id", json_object_new_int(in->activity == FINDING_CLOSE ? 4 : 1));
 	jout_add(root, "is_alert", json_object_new_boolean(1));
 
-	md = json_object_new_object();
-	prod = json_object_new_object();
-	jout_add(prod, "name", json_object_new_string("minerwatch"));
-	jout_add(prod, "vendor_name", json_object_new_string("minerwatch"));
-	jout_add(prod, "version", json_object_new_string(MW_VERSION));
-	jout_add(md, "product", prod);
-	jout_add(md, "version", json_object_new_string(OCSF_VERSION));
+	md = finding__metadata();
 	{
 		json_object *profiles = json_object_new_array();
 
@@ -399,18 +423,7 @@ char *finding__build(const struct finding_in *in)
 	}
 	jout_add(root, "evidences", evs);
 
-	dev = json_object_new_object();
-	jout_add(dev, "type_id", json_object_new_int(1)); /* server */
-	if (in->hostname)
-		jout_add(dev, "hostname", jout_cstr(in->hostname, NAME_MAX_OUT));
-	if (in->boot_id)
-		jout_add(dev, "boot_uid", json_object_new_string(in->boot_id));
-	os = json_object_new_object();
-	jout_add(os, "name", json_object_new_string(in->os_name ? in->os_name : "Linux"));
-	jout_add(os, "type_id", json_object_new_int(200)); /* Linux */
-	if (in->kernel_release)
-		jout_add(os, "kernel_release", jout_cstr(in->kernel_release, NAME_MAX_OUT));
-	jout_add(dev, "os", os);
+	dev = finding__device(in->hostname, in->boot_id, in->os_name, in->kernel_release);
 	if (in->instance) {
 		const struct instance_info *inst = in->instance;
 
@@ -437,8 +450,8 @@ char *finding__build(const struct finding_in *in)
 
 void finding__uid(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[37])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	uint8_t md[SHA256_DIGEST_SIZE];
+	struct sha256_ctx ctx;
 	char key[128];
 	int n = snprintf(key, sizeof(key), "%s/%u/%llu", boot_id, pid,
 			 (unsigned long long)start_ticks);
@@ -448,7 +461,9 @@ void finding__uid(const char *boot_id, uint32_t pid, uint64_t start_ticks, char 
 		n = 0;
 	else if ((size_t)n >= sizeof(key))
 		n = sizeof(key) - 1;
-	EVP_Digest(key, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+	sha256_init(&ctx);
+	sha256_update(&ctx, (size_t)n, (const uint8_t *)key);
+	sha256_digest(&ctx, sizeof(md), md);
 	/* Shaped as a version-5-style UUID: stable across restarts, never reused. */
 	md[6] = (md[6] & 0x0f) | 0x50;
 	md[8] = (md[8] & 0x3f) | 0x80;

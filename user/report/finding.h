@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "container.h"
 #include "correlator.h"
 #include "ecs.h"
@@ -68,6 +70,11 @@ struct finding_in {
 
 /* Returns a malloc'd single line (no newline), or NULL on allocation failure. */
 char *finding__build(const struct finding_in *in);
+
+/* Parts every record minerwatch writes shares: OCSF metadata (product, version) and device. */
+json_object *finding__metadata(void);
+json_object *finding__device(const char *hostname, const char *boot_id, const char *os_name,
+			     const char *kernel_release);
 /*
  * The same finding in the AWS Security Finding Format. ASFF needs the account
  * and region: without instance context it returns NULL and sets *no_context.

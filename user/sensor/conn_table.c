@@ -33,6 +33,7 @@ static void conn_free(struct conn *c)
 		return;
 	free(c->cap[0]);
 	free(c->cap[1]);
+	free(c->sni);
 	free(c);
 }
 
@@ -103,10 +104,50 @@ void conn_table__each(struct conn_table *t, void (*fn)(struct conn *c, void *arg
 		fn(v, arg);
 }
 
+/* Keeps the server name a TLS ClientHello asks for, if it names one. */
+static void note_sni(struct conn *c, const void *data, uint32_t len)
+{
+	char sni[CONN_SNI_MAX];
+
+	if (tls__sni(data, len, sni, sizeof(sni)) && sni[0])
+		c->sni = strdup(sni);
+}
+
+/* Grows a direction's capture to hold need bytes, never past the limit. */
+static bool cap_reserve(struct conn *c, uint32_t dir, uint32_t need)
+{
+	unsigned char *b;
+	uint32_t size;
+
+	if (need <= c->cap_size[dir])
+		return true;
+	/* Mostly one short line or one segment: start at what is needed. */
+	size = c->cap_size[dir] ? c->cap_size[dir] * 2 : need;
+	if (size < need)
+		size = need;
+	if (size > CONN_CAPTURE_MAX)
+		size = CONN_CAPTURE_MAX;
+	b = realloc(c->cap[dir], size);
+	if (!b)
+		return false;
+	c->cap[dir] = b;
+	c->cap_size[dir] = size;
+	return need <= size;
+}
+
+static void cap_release(struct conn *c, uint32_t dir)
+{
+	free(c->cap[dir]);
+	c->cap[dir] = NULL;
+	c->cap_len[dir] = 0;
+	c->cap_size[dir] = 0;
+}
+
 int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *data,
 		      uint32_t len, uint32_t seg_len, uint64_t ts_ns)
 {
 	struct proto_match m;
+	uint32_t room;
 	int newly = 0;
 
 	if (dir > 1)
@@ -116,17 +157,25 @@ int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *da
 	if (dir == MW_DIR_OUT && c->stream == STREAM_UNSEEN && len) {
 		c->stream = proto__stream_kind(data, len);
 		if (c->stream == STREAM_TLS)
-			tls__sni(data, len, c->sni, sizeof(c->sni));
+			note_sni(c, data, len);
+		/*
+		 * Mining protocols are JSON lines in the clear: a TLS or SSH
+		 * stream never shows one, so neither direction needs capturing.
+		 */
+		if (c->stream == STREAM_TLS || c->stream == STREAM_SSH) {
+			c->decided[MW_DIR_OUT] = c->decided[MW_DIR_IN] = true;
+			cap_release(c, MW_DIR_OUT);
+			cap_release(c, MW_DIR_IN);
+		}
 	}
 	if (c->decided[dir])
 		return 0;
-	if (!c->cap[dir]) {
-		c->cap[dir] = malloc(CONN_CAPTURE_MAX);
-		if (!c->cap[dir])
-			return 0;
-	}
-	if (c->cap_len[dir] + len > CONN_CAPTURE_MAX)
-		len = CONN_CAPTURE_MAX - c->cap_len[dir];
+	room = CONN_CAPTURE_MAX - c->cap_len[dir];
+	if (len > room)
+		len = room;
+	/* One byte more for the line end added after a cut segment. */
+	if (!cap_reserve(c, dir, c->cap_len[dir] + len + (seg_len > len && len < room)))
+		return 0;
 	memcpy(c->cap[dir] + c->cap_len[dir], data, len);
 	c->cap_len[dir] += len;
 	c->cap_segs[dir]++;
@@ -149,10 +198,7 @@ int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *da
 	} else if (c->cap_segs[dir] >= MW_PAYLOAD_SEGS) {
 		c->decided[dir] = true;
 	}
-	if (c->decided[dir]) {
-		free(c->cap[dir]);
-		c->cap[dir] = NULL;
-		c->cap_len[dir] = 0;
-	}
+	if (c->decided[dir])
+		cap_release(c, dir);
 	return newly;
 }

@@ -14,6 +14,7 @@
 #include "protocol.h"
 
 #define CONN_CAPTURE_MAX (MW_PAYLOAD_LEN * MW_PAYLOAD_SEGS)
+#define CONN_SNI_MAX 128  /* longest server name kept, with its NUL */
 
 struct conn {
 	uint64_t cookie;
@@ -24,18 +25,18 @@ struct conn {
 	uint64_t connect_ns;     /* boot-time clock; sensor start for preexisting ones */
 	uint64_t established_ns;
 	bool preexisting;        /* found by the start-up scan */
-	struct mw_flow flow[2];  /* as last read from the kernel */
 
 	/* Reassembly of the first payload segments, per direction. */
 	unsigned char *cap[2];
 	uint32_t cap_len[2];
+	uint32_t cap_size[2];     /* allocated, grown as segments arrive */
 	uint32_t cap_segs[2];
 	bool decided[2];         /* recogniser done for that direction */
 	struct proto_match proto;
 	uint32_t proto_dir;
 	uint64_t proto_ns;
 	enum stream_kind stream;  /* what the client's first captured bytes look like */
-	char sni[128];            /* server name from the client's TLS ClientHello */
+	char *sni;                /* server name from the client's TLS ClientHello, or NULL */
 };
 
 struct conn_table;

@@ -107,12 +107,19 @@ static int read_map(struct cpu_reader *r, int fd, uint32_t *ret_n)
 	return 0;
 }
 
+/* A process that never used CPU keeps no history: zero is what it would hold. */
 static void push(struct proc *p, float cores)
 {
-	p->cpu_hist[p->cpu_pos % PROC_CPU_HIST] = cores;
-	p->cpu_pos = (p->cpu_pos + 1) % PROC_CPU_HIST;
-	if (p->cpu_len < PROC_CPU_HIST)
-		p->cpu_len++;
+	struct proc_act *a = p->act;
+
+	if (!a && cores <= 0)
+		return;
+	if (!a && !(a = proc__act(p)))
+		return;
+	a->cpu_hist[a->cpu_pos % PROC_CPU_HIST] = cores;
+	a->cpu_pos = (a->cpu_pos + 1) % PROC_CPU_HIST;
+	if (a->cpu_len < PROC_CPU_HIST)
+		a->cpu_len++;
 }
 
 void cpu__credit_procs(const uint32_t *keys, const struct mw_cpu *vals, uint32_t n,
@@ -130,7 +137,8 @@ void cpu__credit_procs(const uint32_t *keys, const struct mw_cpu *vals, uint32_t
 		/* The map starts empty at load, so even a first read is a delta. */
 		push(p, (float)(delta / per_core));
 		p->cpu_samples = vals[i].samples;
-		p->busy_threads = 0;
+		if (p->act)
+			p->act->busy_threads = 0;
 	}
 }
 
@@ -150,8 +158,8 @@ void cpu_reader__credit_threads(struct cpu_reader *r, struct proc_table *t,
 		if (cur <= prev || (double)(cur - prev) < per_core / 2)
 			continue;
 		p = proc_table__lookup(t, vals[i].tgid);
-		if (p)
-			p->busy_threads++;
+		if (p && proc__act(p))
+			p->act->busy_threads++;
 	}
 	if (next) {
 		htab__free(r->thread_prev);
@@ -183,11 +191,12 @@ int cpu_reader__poll(struct cpu_reader *r, struct proc_table *t, uint64_t dt_ns,
 
 double proc__cpu_avg(const struct proc *p, uint32_t n, uint32_t *ret_seconds)
 {
+	const struct proc_act *a = p->act;
+	uint32_t k = a ? (n < a->cpu_len ? n : a->cpu_len) : 0;
 	double sum = 0;
-	uint32_t k = n < p->cpu_len ? n : p->cpu_len;
 
 	for (uint32_t i = 0; i < k; i++)
-		sum += p->cpu_hist[(p->cpu_pos + PROC_CPU_HIST - 1 - i) % PROC_CPU_HIST];
+		sum += a->cpu_hist[(a->cpu_pos + PROC_CPU_HIST - 1 - i) % PROC_CPU_HIST];
 	if (ret_seconds)
 		*ret_seconds = k;
 	return k ? sum / k : 0;
@@ -200,7 +209,8 @@ void proc__cpu_steadiness(const struct proc *p, uint32_t n, double *ret_mean, do
 	uint32_t k = *ret_seconds;
 
 	for (uint32_t i = 0; i < k; i++) {
-		double d = p->cpu_hist[(p->cpu_pos + PROC_CPU_HIST - 1 - i) % PROC_CPU_HIST] - mean;
+		double d = p->act->cpu_hist[(p->act->cpu_pos + PROC_CPU_HIST - 1 - i) %
+					    PROC_CPU_HIST] - mean;
 
 		var += d * d;
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
@@ -121,6 +122,8 @@ static int open_and_load(const struct loader_opts *o, bool btf, struct minerwatc
 		return e;
 	}
 	s->rodata->mw_self_tgid = (uint32_t)getpid();
+	/* Batches of an eighth of the ring: far from full, yet few wake-ups. */
+	s->rodata->mw_wakeup_bytes = o->ringbuf_bytes / 8;
 	bpf_map__set_max_entries(s->maps.mw_events, o->ringbuf_bytes);
 	bpf_map__set_max_entries(s->maps.mw_conns, o->max_conns);
 	bpf_map__set_max_entries(s->maps.mw_cpu_proc, o->max_procs);
@@ -428,27 +431,50 @@ const char *loader__cgroup_root(const struct loader *l)
 	return l->cgroup_root;
 }
 
+/* What the kernel charges for a map (fdinfo "memlock"), or 0 when it does not say. */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * BPF map memory as the kernel accounts it: the sum of memlock over every
+ * map of the object (hash maps carry per-element overhead and per-CPU
+ * spare lists beyond key plus value). An estimate from the configured sizes
+ * where fdinfo has no memlock line.
+ */
 uint64_t loader__map_bytes(const struct loader *l)
 {
-	const struct bpf_map *maps[] = {
-		l->skel->maps.mw_events, l->skel->maps.mw_stats_map, l->skel->maps.mw_conns,
-		l->skel->maps.mw_cpu_proc, l->skel->maps.mw_cpu_thread, l->skel->maps.mw_scratch,
-		l->skel->maps.mw_dns_socks,
-	};
 	int ncpu = libbpf_num_possible_cpus();
+	const struct bpf_map *m;
 	uint64_t total = 0;
 
-	for (unsigned i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		const struct bpf_map *m = maps[i];
-		uint64_t entry = bpf_map__key_size(m) + bpf_map__value_size(m);
+	bpf_object__for_each_map(m, l->skel->obj) {
+		uint64_t v = map_memlock(bpf_map__fd(m));
 
-		if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
-			total += bpf_map__max_entries(m);
-		else if (bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_ARRAY)
-			total += (uint64_t)bpf_map__value_size(m) * bpf_map__max_entries(m) *
-				 (ncpu > 0 ? ncpu : 1);
-		else
-			total += entry * bpf_map__max_entries(m);
+		if (!v) {
+			if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
+				v = bpf_map__max_entries(m);
+			else if (bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_ARRAY)
+				v = (uint64_t)bpf_map__value_size(m) * bpf_map__max_entries(m) *
+				    (ncpu > 0 ? ncpu : 1);
+			else
+				v = (uint64_t)(bpf_map__key_size(m) + bpf_map__value_size(m)) *
+				    bpf_map__max_entries(m);
+		}
+		total += v;
 	}
 	return total;
 }

@@ -3,13 +3,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
+#include "hashcache.h"
 #include "htab.h"
 #include "procfs.h"
 
@@ -79,6 +82,23 @@ int procfs__parse_stat(const char *buf, size_t len, struct procfs_info *ret)
 	return 0;
 }
 
+int procfs__cmdline(const char *root, uint32_t pid, char *buf, size_t bufsz, size_t *ret_len)
+{
+	char path[PATH_MAX];
+	size_t len;
+	int e;
+
+	snprintf(path, sizeof(path), "%s/proc/%u/cmdline", root, pid);
+	e = read_file(path, buf, bufsz, &len);
+	if (e)
+		return e;
+	/* Drop the trailing NUL of the last argument. */
+	while (len && buf[len - 1] == '\0')
+		len--;
+	*ret_len = len;
+	return 0;
+}
+
 int procfs__read(const char *root, uint32_t pid, struct procfs_info *ret)
 {
 	char path[PATH_MAX], buf[1024];
@@ -110,13 +130,8 @@ int procfs__read(const char *root, uint32_t pid, struct procfs_info *ret)
 			ret->gid = (uint32_t)strtoul(g + 5, NULL, 10);
 	}
 
-	snprintf(path, sizeof(path), "%s/proc/%u/cmdline", root, pid);
-	if (read_file(path, ret->cmdline, sizeof(ret->cmdline), &len) == 0) {
-		/* Drop the trailing NUL of the last argument. */
-		while (len && ret->cmdline[len - 1] == '\0')
-			len--;
+	if (procfs__cmdline(root, pid, ret->cmdline, sizeof(ret->cmdline), &len) == 0)
 		ret->cmdline_len = len;
-	}
 
 	snprintf(path, sizeof(path), "%s/proc/%u/exe", root, pid);
 	n = readlink(path, ret->exe, sizeof(ret->exe) - 1);
@@ -159,25 +174,37 @@ int procfs__scan(const char *root, int (*fn)(const struct procfs_info *info, voi
 	return ret;
 }
 
-int procfs__exe_sha256(const char *root, uint32_t pid, char out[65])
+int procfs__exe_sha256(const char *root, uint32_t pid, struct hashcache *cache, char out[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE], *buf;
-	unsigned int mdlen = 0;
+	uint8_t md[SHA256_DIGEST_SIZE];
+	unsigned char *buf;
+	struct sha256_ctx ctx;
 	char path[PATH_MAX];
 	uint64_t total = 0;
-	EVP_MD_CTX *ctx;
 	int fd, e = 0;
+
+	const char *known;
+	struct stat st;
+	bool have_st;
 
 	snprintf(path, sizeof(path), "%s/proc/%u/exe", root, pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* The identity of the file opened, so no swap between stat and read. */
+	have_st = cache && fstat(fd, &st) == 0;
+	if (have_st && (known = hashcache__get(cache, &st))) {
+		memcpy(out, known, 65);
+		close(fd);
+		return 0;
+	}
 	buf = malloc(65536);
-	ctx = EVP_MD_CTX_new();
-	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+	if (!buf) {
 		e = -ENOMEM;
 		goto out;
 	}
+	/* nettle: no library state to set up, and none of OpenSSL's RSS cost. */
+	sha256_init(&ctx);
 	for (;;) {
 		ssize_t r = read(fd, buf, 65536);
 
@@ -194,14 +221,15 @@ int procfs__exe_sha256(const char *root, uint32_t pid, char out[65])
 			e = -EFBIG;
 			goto out;
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)r);
+		sha256_update(&ctx, (size_t)r, buf);
 	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	for (unsigned i = 0; i < mdlen && i < 32; i++)
+	sha256_digest(&ctx, sizeof(md), md);
+	for (unsigned i = 0; i < sizeof(md); i++)
 		sprintf(out + 2 * i, "%02x", md[i]);
 	out[64] = '\0';
+	if (have_st)
+		hashcache__put(cache, &st, out);
 out:
-	EVP_MD_CTX_free(ctx);
 	free(buf);
 	close(fd);
 	return e;

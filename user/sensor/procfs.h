@@ -28,14 +28,21 @@ struct procfs_info {
 /* Parses the contents of /proc/PID/stat (pure; comm may hold any bytes). */
 int procfs__parse_stat(const char *buf, size_t len, struct procfs_info *ret);
 
+/* argv of pid, NUL-separated, without the last NUL; cut at bufsz. */
+int procfs__cmdline(const char *root, uint32_t pid, char *buf, size_t bufsz, size_t *ret_len);
 int procfs__read(const char *root, uint32_t pid, struct procfs_info *ret);
 
 /* Calls fn for every process; stops early if fn returns non-zero. */
 int procfs__scan(const char *root, int (*fn)(const struct procfs_info *info, void *arg),
 		 void *arg);
 
-/* SHA-256 of the process's executable as 64 hex digits; works for deleted files. */
-int procfs__exe_sha256(const char *root, uint32_t pid, char out[65]);
+struct hashcache;
+
+/*
+ * SHA-256 of the process's executable as 64 hex digits; works for deleted
+ * files. With a cache, a file already hashed (same identity) is not read.
+ */
+int procfs__exe_sha256(const char *root, uint32_t pid, struct hashcache *cache, char out[65]);
 
 /* Number of threads of the process, 0 when unreadable. */
 uint32_t procfs__threads(const char *root, uint32_t pid);
