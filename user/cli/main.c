@@ -329,13 +329,17 @@ int main(int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	if (!strcmp(cmd, "status")) {
 		json_object *st = get(reply, "state");
-		const char *state = st ? json_object_get_string(st) : "";
+		const char *state = st && json_object_is_type(st, json_type_string) ?
+					    json_object_get_string(st) : NULL;
 
-		rc = !strcmp(state, "healthy") ? EXIT_HEALTHY : EXIT_DEGRADED;
-		if (!st) {
-			fail("status reply has no state");
-			rc = EXIT_UNREACHABLE;
+		/* Anything but a state SPEC names is not a status reply. */
+		if (!state || (strcmp(state, "healthy") && strcmp(state, "degraded") &&
+			       strcmp(state, "starting"))) {
+			fail("minerwatchd sent a status reply without a valid state");
+			json_object_put(reply);
+			return EXIT_UNREACHABLE;
 		}
+		rc = !strcmp(state, "healthy") ? EXIT_HEALTHY : EXIT_DEGRADED;
 	} else {
 		rc = 0;
 	}

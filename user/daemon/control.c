@@ -20,8 +20,12 @@
 #include "control.h"
 #include "log.h"
 
+/* The answer to any request from outside root and the group. */
+#define REFUSED_TEXT "permission denied: root or group " CONTROL_GROUP " required"
+
 struct client {
 	int fd;
+	bool refused; /* outside root and the group: every answer is "permission denied" */
 	uint64_t deadline_ms;
 	size_t len;
 	char buf[CONTROL_MAX_REQUEST];
@@ -164,14 +168,32 @@ fail:
 	return e;
 }
 
+/*
+ * Closing a Unix socket with unread bytes queued resets the connection, and
+ * the peer's next read fails instead of returning the reply already sent. So
+ * the write side is shut first and whatever the client has queued is read
+ * and discarded (without waiting) before the close.
+ */
+static void close_client_fd(int fd)
+{
+	char sink[4096];
+
+	shutdown(fd, SHUT_WR);
+	for (int i = 0; i < 16; i++)
+		if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+			break;
+	close(fd);
+}
+
 static void drop_client(struct control *c, struct client *cl)
 {
 	if (cl->fd < 0)
 		return;
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
-	close(cl->fd);
+	close_client_fd(cl->fd);
 	cl->fd = -1;
 	cl->len = 0;
+	cl->refused = false;
 }
 
 void control__close(struct control *c)
@@ -282,7 +304,13 @@ char *control__answer(const char *request, control_handler fn, void *arg)
 
 static void handle_request(struct control *c, struct client *cl)
 {
-	char *out = control__answer(cl->buf, c->fn, c->arg);
+	char *out;
+
+	if (cl->refused) {
+		reply_error(cl, REFUSED_TEXT);
+		return;
+	}
+	out = control__answer(cl->buf, c->fn, c->arg);
 
 	if (out)
 		reply(cl, out);
@@ -298,15 +326,11 @@ static void accept_clients(struct control *c)
 
 		if (fd < 0)
 			return;
-		if (!peer_allowed(c, fd)) {
-			struct client tmp = { .fd = fd };
-
-			c->refused++;
-			reply_error(&tmp, "permission denied: root or group " CONTROL_GROUP
-					  " required");
-			close(fd);
-			continue;
-		}
+		/*
+		 * A client outside root and the group still takes a slot: it is
+		 * answered "permission denied" once its request has arrived (or
+		 * at the timeout), so that the answer is not lost to a reset.
+		 */
 		for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 			if (c->clients[i].fd < 0) {
 				slot = &c->clients[i];
@@ -318,11 +342,14 @@ static void accept_clients(struct control *c)
 
 			c->refused++;
 			reply_error(&tmp, "busy: too many clients");
-			close(fd);
+			close_client_fd(fd);
 			continue;
 		}
 		slot->fd = fd;
 		slot->len = 0;
+		slot->refused = !peer_allowed(c, fd);
+		if (slot->refused)
+			c->refused++;
 		slot->deadline_ms = clock__ms(CLOCK_MONOTONIC) + CONTROL_TIMEOUT_MS;
 		ev.data.fd = fd;
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev))
@@ -354,7 +381,7 @@ static void read_client(struct control *c, struct client *cl)
 			return;
 		}
 		if (cl->len >= sizeof(cl->buf) - 1) {
-			reply_error(cl, "request too large");
+			reply_error(cl, cl->refused ? REFUSED_TEXT : "request too large");
 			drop_client(c, cl);
 			return;
 		}
@@ -387,7 +414,7 @@ void control__expire(struct control *c)
 		struct client *cl = &c->clients[i];
 
 		if (cl->fd >= 0 && now >= cl->deadline_ms) {
-			reply_error(cl, "timeout: no request received");
+			reply_error(cl, cl->refused ? REFUSED_TEXT : "timeout: no request received");
 			drop_client(c, cl);
 		}
 	}
