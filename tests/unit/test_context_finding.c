@@ -898,6 +898,51 @@ static void test_asff_activities(void **state)
 	}
 }
 
+/*
+ * The Close written at restart for a process that ended while no sensor ran
+ * is the last record written, closed: exactly what the sensor would have
+ * built had it seen the exit at that moment, in either format.
+ */
+static void expect_closed_equals_built_close(struct fixture *f, bool asff)
+{
+	bool no_context = false;
+	char *last, *closed, *direct;
+	json_object *a, *b;
+
+	f->in.activity = FINDING_UPDATE;
+	last = asff ? finding__build_asff(&f->in, &no_context) : finding__build(&f->in);
+	assert_non_null(last);
+	f->in.activity = FINDING_CLOSE;
+	f->in.time_ms = T0 + 60000;
+	direct = asff ? finding__build_asff(&f->in, &no_context) : finding__build(&f->in);
+	assert_non_null(direct);
+	closed = finding__closed(last, T0 + 60000);
+	assert_non_null(closed);
+	a = check_line(closed);
+	b = check_line(direct);
+	if (!json_object_equal(a, b))
+		fail_msg("closed from the last record:\n%s\nbuilt as a Close:\n%s", closed, direct);
+	json_object_put(a);
+	json_object_put(b);
+	free(last);
+	free(closed);
+	free(direct);
+}
+
+static void test_closed_from_last_record(void **state)
+{
+	struct fixture *f = *state;
+
+	with_instance(f);
+	expect_closed_equals_built_close(f, false);
+	f->in.time_ms = T0 + 5000;
+	expect_closed_equals_built_close(f, true);
+	/* Not a finding: no Close is made up. */
+	assert_null(finding__closed("not json", T0));
+	assert_null(finding__closed("[1,2]", T0));
+	assert_null(finding__closed("{\"class_uid\":6008,\"activity_id\":1}", T0));
+}
+
 /* No pool connection and no peers: no Network and no TTPs type, still valid. */
 static void test_asff_no_connection(void **state)
 {
@@ -1321,6 +1366,7 @@ int main(void)
 		T(test_asff_instance),
 		T(test_asff_partitions),
 		T(test_asff_activities),
+		T(test_closed_from_last_record),
 		T(test_asff_no_connection),
 		T(test_ocsf_ecs),
 		T(test_asff_ecs),

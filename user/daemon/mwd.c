@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "clock.h"
 #include "control.h"
 #include "health.h"
+#include "journal.h"
 #include "log.h"
 #include "mwd.h"
 #include "names.h"
@@ -222,6 +224,135 @@ static void report_losses(struct mwd *m)
 	m->health_records++;
 	m->health_lost_reported = total;
 	m->health_last_ns = now;
+}
+
+/* --- the findings journal ------------------------------------------------- */
+
+struct journal_build {
+	struct journal j;
+	size_t cap_open, cap_pending;
+	bool oom;
+};
+
+static void add_open(const struct journal_open *o, void *arg)
+{
+	struct journal_build *b = arg;
+
+	if (b->j.nopen == b->cap_open) {
+		size_t cap = b->cap_open ? b->cap_open * 2 : 16;
+		struct journal_open *n = realloc(b->j.open, cap * sizeof(*n));
+
+		if (!n) {
+			b->oom = true;
+			return;
+		}
+		b->j.open = n;
+		b->cap_open = cap;
+	}
+	b->j.open[b->j.nopen++] = *o; /* borrows o->line */
+}
+
+static void add_pending(const char *line, void *arg)
+{
+	struct journal_build *b = arg;
+	char *copy;
+
+	if (b->j.npending == b->cap_pending) {
+		size_t cap = b->cap_pending ? b->cap_pending * 2 : 16;
+		char **n = realloc(b->j.pending, cap * sizeof(*n));
+
+		if (!n) {
+			b->oom = true;
+			return;
+		}
+		b->j.pending = n;
+		b->cap_pending = cap;
+	}
+	copy = strdup(line);
+	if (!copy) {
+		b->oom = true;
+		return;
+	}
+	b->j.pending[b->j.npending++] = copy;
+}
+
+/*
+ * Called by the sink whenever its queue changes: the journal then holds the
+ * open findings and every record not yet written. A failure (the state
+ * directory's disk full, say) keeps everything in memory and shows in status.
+ */
+static void save_journal(void *arg)
+{
+	struct mwd *m = arg;
+	struct journal_build b = { 0 };
+	int e;
+
+	snprintf(b.j.boot_id, sizeof(b.j.boot_id), "%s", m->host.boot_id);
+	detector__each_durable(m->det, add_open, &b);
+	sink__each_pending(m->sink, add_pending, &b);
+	e = b.oom ? -ENOMEM : journal__save(m->cfg.state_dir, &b.j);
+	for (size_t i = 0; i < b.j.npending; i++)
+		free(b.j.pending[i]);
+	free(b.j.pending);
+	free(b.j.open);
+	if (e && -e != m->journal_error)
+		log_error("cannot save the findings journal in %s: %s (findings are kept in "
+			  "memory until it can be saved)", m->cfg.state_dir, strerror(-e));
+	else if (!e && m->journal_error)
+		log_info("findings journal saved again in %s", m->cfg.state_dir);
+	m->journal_error = e ? -e : 0;
+	m->journal_saves += !e;
+}
+
+/*
+ * After the /proc scan: open findings of the run before are continued (same
+ * uid, no new Create) while their processes live and closed when they do
+ * not, and the records it had not written yet are written now.
+ */
+static void resume_journal(struct mwd *m)
+{
+	struct journal j;
+	char err[256] = "";
+	bool *continued;
+	size_t n;
+	int e = journal__load(m->cfg.state_dir, &j, err, sizeof(err));
+
+	if (e == -ENOENT) {
+		sink__set_journal(m->sink, save_journal, m);
+		return;
+	}
+	if (e) {
+		/* Kept aside for whoever investigates; the sensor starts afresh. */
+		char from[PATH_MAX], to[PATH_MAX];
+
+		snprintf(from, sizeof(from), "%s/%s", m->cfg.state_dir, JOURNAL_FILE);
+		snprintf(to, sizeof(to), "%s/%s.unreadable", m->cfg.state_dir, JOURNAL_FILE);
+		log_error("findings journal unreadable (%s): moved to %s, starting without it",
+			  err, to);
+		rename(from, to);
+		sink__set_journal(m->sink, save_journal, m);
+		return;
+	}
+	continued = calloc(j.nopen + 1, sizeof(*continued));
+	if (!continued) {
+		log_error("out of memory reading the findings journal");
+		journal__free(&j);
+		sink__set_journal(m->sink, save_journal, m);
+		return;
+	}
+	/* Continued findings first: each save from here on must include them. */
+	n = detector__restore(m->det, &j, continued);
+	sink__set_journal(m->sink, save_journal, m);
+	m->journal_already_written = sink__replay(m->sink, j.pending, j.npending);
+	m->journal_replayed = j.npending - m->journal_already_written;
+	detector__close_gone(m->det, &j, continued);
+	save_journal(m);
+	log_info("findings journal: %zu open findings continued, %zu closed (process ended), "
+		 "%llu queued records written now, %llu found already written",
+		 n, j.nopen - n, (unsigned long long)m->journal_replayed,
+		 (unsigned long long)m->journal_already_written);
+	free(continued);
+	journal__free(&j);
 }
 
 static void tick(struct mwd *m)
@@ -453,6 +584,7 @@ static int setup(struct mwd *m)
 
 	mwd__scan(m);
 	ring_buffer__consume(m->rb);
+	resume_journal(m);
 	/*
 	 * Loading parsed the kernel's BTF (several MiB) and the scan read all of
 	 * /proc; give that freed heap back so the steady-state RSS is what the
@@ -485,6 +617,11 @@ static void teardown(struct mwd *m)
 	/* Open findings stay open across a restart: shutdown is not a process exit. */
 	if (m->procs)
 		proc_table__set_release(m->procs, NULL, NULL);
+	/* A last attempt at what is queued; the journal keeps whatever remains. */
+	if (m->sink && m->det) {
+		sink__flush(m->sink);
+		sink__set_journal(m->sink, NULL, NULL);
+	}
 	ring_buffer__free(m->rb);
 	loader__stop(m->loader);
 	cloudctx__stop(m->cloud);

@@ -74,6 +74,11 @@ struct mwd {
 	uint64_t health_lost_reported; /* lost.total as of the last health record */
 	uint64_t health_last_ns;       /* when that record was written, boot clock */
 	uint64_t health_records;       /* health records written */
+	/* The findings journal in state_dir (user/report/journal.h). */
+	int journal_error;             /* errno of the last failed save, 0 when saved */
+	uint64_t journal_saves;
+	uint64_t journal_replayed;     /* records an earlier run left queued, written now */
+	uint64_t journal_already_written; /* of those, found already in the output */
 	uint64_t ticks;
 	uint64_t drains;          /* timer expiries since the last tick */
 };

@@ -67,6 +67,9 @@ bool mwd__healthy(struct mwd *m, char *reasons, size_t sz)
 		       strerror(ss.last_error), (unsigned long long)ss.pending);
 	if (m->reload_error[0])
 		REASON("config reload rejected: %s", m->reload_error);
+	if (m->journal_error)
+		REASON("findings journal in %s cannot be saved: %s (findings held in memory only)",
+		       m->cfg.state_dir, strerror(m->journal_error));
 #undef REASON
 	return ok;
 }
@@ -272,6 +275,7 @@ static json_object *status_obj(struct mwd *m)
 		add_u64(fc, "created", ds.created);
 		add_u64(fc, "updated", ds.updated);
 		add_u64(fc, "closed", ds.closed);
+		add_u64(fc, "continued_after_restart", ds.restored);
 		add_u64(fc, "open", ds.open - ds.suppressed);
 		add_u64(fc, "suppressed", ds.suppressed);
 		add_u64(fc, "waited_for_context", ds.context_waits);
@@ -302,6 +306,18 @@ static json_object *status_obj(struct mwd *m)
 	add_u64(out, "written", ss.written);
 	add_u64(out, "pending", ss.pending);
 	add_u64(out, "dropped", ss.dropped);
+	{
+		json_object *jn = json_object_new_object();
+
+		add_str(jn, "dir", m->cfg.state_dir);
+		add_str(jn, "state", m->journal_error ? "failing" : "ok");
+		if (m->journal_error)
+			add_str(jn, "error", strerror(m->journal_error));
+		add_u64(jn, "saves", m->journal_saves);
+		add_u64(jn, "replayed", m->journal_replayed);
+		add_u64(jn, "already_written", m->journal_already_written);
+		json_object_object_add(out, "journal", jn);
+	}
 	json_object_object_add(o, "output", out);
 	return o;
 }

@@ -16,6 +16,7 @@
 #include "cpu.h"
 #include "hashcache.h"
 #include "htab.h"
+#include "journal.h"
 #include "detector.h"
 #include "finding.h"
 #include "log.h"
@@ -44,6 +45,10 @@ struct fstate {
 	bool in_container;
 	bool create_pending;      /* the Create waits (briefly) for ECS context */
 	uint64_t wait_until_ms;
+	char *last_line;          /* the last record written, for the journal */
+	bool restored;            /* continued from the journal: current is a placeholder
+				   * until the process is judged at least as severe again */
+	bool closed;              /* the Close is written: no longer in the journal */
 };
 
 #define TOP_SUSPECTS 5
@@ -112,10 +117,25 @@ struct detector *detector__new(const struct detector_opts *o, struct proc_table 
 	return d;
 }
 
+static void free_f(struct fstate *f)
+{
+	free(f->last_line);
+	free(f);
+}
+
 void detector__free(struct detector *d)
 {
 	if (!d)
 		return;
+	/* Open findings stay open (the journal has them): shutdown is not an exit. */
+	while (d->open) {
+		struct fstate *f = d->open;
+
+		d->open = f->next;
+		if (f->p)
+			f->p->finding = NULL;
+		free_f(f);
+	}
 	htab__free(d->cgroup_cores);
 	hashcache__free(d->hashes);
 	free(d);
@@ -209,6 +229,25 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 
 	if (f->suppressed_by)
 		return;
+	if (f->restored) {
+		/*
+		 * Continued from before a restart and not yet judged as severe
+		 * again: there is nothing new to report, and the Close is the last
+		 * record written, closed.
+		 */
+		if (act == FINDING_CLOSE && f->last_line) {
+			line = finding__closed(f->last_line, clock__ms(CLOCK_REALTIME));
+			if (line) {
+				f->closed = true;
+				sink__write(d->sink, line);
+				free(line);
+				d->st.closed++;
+			} else {
+				d->st.build_failures++;
+			}
+		}
+		return;
+	}
 	if (!f->have_sha && act == FINDING_CREATE)
 		f->have_sha = procfs__exe_sha256(d->o.host_root, p->pid, d->hashes, f->sha256) == 0;
 	have_user = procfs__user_name(d->o.host_root, p->uid, user, sizeof(user)) == 0;
@@ -282,12 +321,20 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 		d->st.build_failures++;
 		return;
 	}
-	sink__write(d->sink, line);
-	free(line);
+	/*
+	 * The finding's state changes before the record is queued: the sink
+	 * journals both together before writing, so that a restart neither
+	 * raises the finding again nor loses the record.
+	 */
 	f->last_emit_ms = in.time_ms;
 	f->last = f->current;
 	f->peers_reported = proc__npeers(p);
 	f->dirty = false;
+	f->closed = act == FINDING_CLOSE;
+	free(f->last_line);
+	f->last_line = strdup(line);
+	sink__write(d->sink, line);
+	free(line);
 	if (act == FINDING_CREATE)
 		d->st.created++;
 	else if (act == FINDING_UPDATE)
@@ -323,7 +370,7 @@ void detector__release(struct proc *p, void *arg)
 	if (f->suppressed_by)
 		d->st.suppressed--;
 	unlink_f(d, f);
-	free(f);
+	free_f(f);
 	p->finding = NULL;
 }
 
@@ -681,6 +728,7 @@ static void judge(struct proc *p, void *arg)
 	}
 	/* An open finding keeps its highest verdict: evidence does not expire. */
 	if (v.severity_id >= f->current.severity_id) {
+		f->restored = false;
 		if (v.severity_id > f->current.severity_id ||
 		    (v.signal_mask & ~f->last.signal_mask))
 			f->dirty = true;
@@ -778,5 +826,101 @@ void detector__each_open(const struct detector *d,
 		};
 
 		fn(&of, arg);
+	}
+}
+
+void detector__each_durable(const struct detector *d,
+			    void (*fn)(const struct journal_open *o, void *arg), void *arg)
+{
+	for (const struct fstate *f = d->open; f; f = f->next) {
+		struct journal_open o = { 0 };
+
+		/* Only what has been reported: the rest is judged afresh after a restart. */
+		if (!f->last_line || f->closed || f->suppressed_by || f->create_pending)
+			continue;
+		memcpy(o.uid, f->uid, sizeof(o.uid));
+		o.pid = f->p->pid;
+		o.start_ticks = proc__start_ticks(f->p->start_ns);
+		o.first_seen_ms = f->first_seen_ms;
+		o.last_seen_ms = f->last_seen_ms;
+		o.last_emit_ms = f->last_emit_ms;
+		o.severity_id = f->last.severity_id;
+		o.signal_mask = f->last.signal_mask;
+		o.peers_reported = f->peers_reported;
+		o.line = f->last_line;
+		fn(&o, arg);
+	}
+}
+
+static bool restore_one(struct detector *d, const struct journal_open *o)
+{
+	struct proc *p = proc_table__lookup(d->procs, o->pid);
+	struct fstate *f;
+
+	if (!p || p->finding || proc__start_ticks(p->start_ns) != o->start_ticks)
+		return false;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return false;
+	f->last_line = strdup(o->line);
+	if (!f->last_line) {
+		free(f);
+		return false;
+	}
+	f->d = d;
+	f->p = p;
+	memcpy(f->uid, o->uid, sizeof(f->uid));
+	f->first_seen_ms = o->first_seen_ms;
+	f->last_seen_ms = o->last_seen_ms;
+	f->last_emit_ms = o->last_emit_ms;
+	f->peers_reported = o->peers_reported;
+	f->last.severity_id = o->severity_id;
+	f->last.signal_mask = o->signal_mask;
+	f->current = f->last;
+	snprintf(f->current.why, sizeof(f->current.why),
+		 "reported before the sensor restarted (severity %d); judged again as evidence "
+		 "returns", o->severity_id);
+	f->restored = true;
+	f->in_container = container__of_pid(d->o.host_root, p->pid, &f->ct) == 1;
+	p->finding = f;
+	f->next = d->open;
+	if (d->open)
+		d->open->prev = f;
+	d->open = f;
+	d->st.open++;
+	return true;
+}
+
+size_t detector__restore(struct detector *d, const struct journal *j, bool *continued)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < j->nopen; i++) {
+		/* A finding of an earlier boot names a process that is gone. */
+		continued[i] = !strcmp(j->boot_id, d->o.host->boot_id) &&
+			       restore_one(d, &j->open[i]);
+		n += continued[i];
+	}
+	d->st.restored += n;
+	return n;
+}
+
+void detector__close_gone(struct detector *d, const struct journal *j, const bool *continued)
+{
+	uint64_t now_ms = clock__ms(CLOCK_REALTIME);
+
+	for (size_t i = 0; i < j->nopen; i++) {
+		char *line;
+
+		if (continued[i])
+			continue;
+		line = finding__closed(j->open[i].line, now_ms);
+		if (!line) {
+			d->st.build_failures++;
+			continue;
+		}
+		sink__write(d->sink, line);
+		free(line);
+		d->st.closed++;
 	}
 }

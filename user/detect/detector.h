@@ -72,6 +72,7 @@ struct detector_stats {
 	uint64_t build_failures;
 	uint64_t context_waits;     /* Creates held back for ECS context */
 	uint64_t asff_without_context; /* ASFF findings written as OCSF: no account/region */
+	uint64_t restored;          /* open findings continued from the journal */
 };
 void detector__stats(const struct detector *d, struct detector_stats *ret);
 
@@ -92,6 +93,24 @@ struct open_finding {
 };
 void detector__each_open(const struct detector *d,
 			 void (*fn)(const struct open_finding *f, void *arg), void *arg);
+
+/*
+ * The journal (user/report/journal.h): the findings reported and still open,
+ * each with the last record written for it.
+ */
+struct journal;
+struct journal_open;
+void detector__each_durable(const struct detector *d,
+			    void (*fn)(const struct journal_open *o, void *arg), void *arg);
+/*
+ * After a restart, with the process table filled by the /proc scan: continues
+ * each journalled finding whose process still runs (same boot, pid and start
+ * time) under its uid, with no new Create. continued[i] (j->nopen entries)
+ * says which; returns how many.
+ */
+size_t detector__restore(struct detector *d, const struct journal *j, bool *continued);
+/* Writes the Close of each journalled finding not continued: its process ended. */
+void detector__close_gone(struct detector *d, const struct journal *j, const bool *continued);
 
 /* Boot-time nanoseconds to Unix milliseconds. */
 uint64_t detector__boot_to_unix_ms(uint64_t boot_ns);

@@ -285,3 +285,20 @@ char *finding__build_asff(const struct finding_in *in, bool *no_context)
 	jout_add(root, "Workflow", wf);
 	return jout_line(root);
 }
+
+bool finding__asff_close(json_object *root, uint64_t now_ms)
+{
+	json_object *pf, *proc, *v;
+
+	if (!json_object_object_get_ex(root, "SchemaVersion", &v))
+		return false;
+	jout_add(root, "UpdatedAt", iso8601(now_ms));
+	if (json_object_object_get_ex(root, "ProductFields", &pf) &&
+	    json_object_is_type(pf, json_type_object))
+		jout_add(pf, "minerwatch/Activity",
+			 json_object_new_string(activity_name(FINDING_CLOSE)));
+	if (json_object_object_get_ex(root, "Process", &proc) &&
+	    json_object_is_type(proc, json_type_object))
+		jout_add(proc, "TerminatedAt", iso8601(now_ms));
+	return true;
+}

@@ -472,3 +472,26 @@ void finding__uid(const char *boot_id, uint32_t pid, uint64_t start_ticks, char 
 		 md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11],
 		 md[12], md[13], md[14], md[15]);
 }
+
+char *finding__closed(const char *last_line, uint64_t now_ms)
+{
+	json_object *root = json_tokener_parse(last_line), *v;
+
+	if (!root || !json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return NULL;
+	}
+	if (finding__asff_close(root, now_ms))
+		return jout_line(root);
+	if (!json_object_object_get_ex(root, "class_uid", &v) ||
+	    json_object_get_int(v) != CLASS_DETECTION_FINDING) {
+		json_object_put(root);
+		return NULL;
+	}
+	jout_add(root, "activity_id", json_object_new_int(FINDING_CLOSE));
+	jout_add(root, "type_uid",
+		 json_object_new_int64(CLASS_DETECTION_FINDING * 100 + FINDING_CLOSE));
+	jout_add(root, "time", json_object_new_int64((int64_t)now_ms));
+	jout_add(root, "status_id", json_object_new_int(4));
+	return jout_line(root);
+}

@@ -81,6 +81,15 @@ json_object *finding__device(const char *hostname, const char *boot_id, const ch
  */
 char *finding__build_asff(const struct finding_in *in, bool *no_context);
 
+/*
+ * The Close of a finding whose process ended while no sensor was running,
+ * made from the last record written for it (OCSF or ASFF): the same
+ * finding, marked closed at now_ms. NULL when the record does not parse.
+ */
+char *finding__closed(const char *last_line, uint64_t now_ms);
+/* The ASFF part of finding__closed: false when root is not an ASFF finding. */
+bool finding__asff_close(json_object *root, uint64_t now_ms);
+
 /* A stable uid for (boot id, pid, start ticks), formatted like a UUID. */
 void finding__uid(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[37]);
 

@@ -24,7 +24,15 @@ struct sink {
 	struct line *head, *tail;
 	size_t pending_bytes, max_pending_bytes;
 	struct sink_stats st;
+	void (*journal)(void *arg);
+	void *journal_arg;
 };
+
+static void journal(struct sink *s)
+{
+	if (s->journal)
+		s->journal(s->journal_arg);
+}
 
 static int open_file(struct sink *s, char *err, size_t errsz)
 {
@@ -49,7 +57,8 @@ static int open_file(struct sink *s, char *err, size_t errsz)
 		return e;
 	}
 	free(dup);
-	s->fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	/* Read as well: a restart reads back the tail (sink__replay). */
+	s->fd = open(s->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 	if (s->fd < 0) {
 		int e = -errno;
 
@@ -103,6 +112,23 @@ void sink__close(struct sink *s)
 	free(s);
 }
 
+/* Whole lines only: a line ends at the buffer's end or a newline. */
+static bool has_line(const char *buf, size_t len, const char *line, size_t llen)
+{
+	const char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		const char *hit = memmem(p, (size_t)(end - p), line, llen);
+
+		if (!hit)
+			return false;
+		if ((hit == buf || hit[-1] == '\n') && hit + llen < end && hit[llen] == '\n')
+			return true;
+		p = hit + 1;
+	}
+	return false;
+}
+
 /* Writes one whole line or nothing (a short write to a file is cut back). */
 static int write_line(struct sink *s, const struct line *l)
 {
@@ -154,20 +180,27 @@ int sink__flush(struct sink *s)
 		e = -errno;
 	s->st.written += n;
 	s->st.last_error = e ? -e : 0;
+	if (n)
+		journal(s);
 	return e;
 }
 
-int sink__write(struct sink *s, const char *text)
+static struct line *new_line(const char *text)
 {
 	size_t len = strlen(text);
 	struct line *l = malloc(sizeof(*l) + len + 1);
 
 	if (!l)
-		return -ENOMEM;
+		return NULL;
 	memcpy(l->text, text, len);
 	l->text[len] = '\n';
 	l->len = len + 1;
 	l->next = NULL;
+	return l;
+}
+
+static void enqueue(struct sink *s, struct line *l)
+{
 	/* Bounded: when the queue is full the oldest waiting line gives way. */
 	while (s->head && s->pending_bytes + l->len > s->max_pending_bytes) {
 		struct line *old = s->head;
@@ -187,7 +220,85 @@ int sink__write(struct sink *s, const char *text)
 	s->tail = l;
 	s->pending_bytes += l->len;
 	s->st.pending++;
+}
+
+int sink__write(struct sink *s, const char *text)
+{
+	struct line *l = new_line(text);
+
+	if (!l)
+		return -ENOMEM;
+	enqueue(s, l);
+	journal(s);
 	return sink__flush(s);
+}
+
+/* Reads the last len bytes of the output file (malloc'd, *got set); NULL if none. */
+static char *read_tail(struct sink *s, size_t len, size_t *got)
+{
+	off_t end = s->regular ? lseek(s->fd, 0, SEEK_END) : -1;
+	off_t from;
+	char *buf;
+
+	*got = 0;
+	if (end <= 0)
+		return NULL;
+	from = end > (off_t)len ? end - (off_t)len : 0;
+	buf = malloc((size_t)(end - from));
+	if (!buf)
+		return NULL;
+	while (*got < (size_t)(end - from)) {
+		ssize_t n = pread(s->fd, buf + *got, (size_t)(end - from) - *got, from + (off_t)*got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*got += (size_t)n;
+	}
+	return buf;
+}
+
+size_t sink__replay(struct sink *s, char *const *lines, size_t n)
+{
+	size_t need = 0, got, skipped = 0;
+	char *tail;
+
+	for (size_t i = 0; i < n; i++)
+		need += strlen(lines[i]) + 1;
+	/* What an earlier run wrote but had not yet struck from its journal is at the end. */
+	tail = read_tail(s, need + 4096, &got);
+	for (size_t i = 0; i < n; i++) {
+		struct line *l;
+
+		if (tail && has_line(tail, got, lines[i], strlen(lines[i]))) {
+			skipped++;
+			continue;
+		}
+		l = new_line(lines[i]);
+		if (l)
+			enqueue(s, l);
+	}
+	free(tail);
+	sink__flush(s);
+	return skipped;
+}
+
+void sink__set_journal(struct sink *s, void (*fn)(void *arg), void *arg)
+{
+	s->journal = fn;
+	s->journal_arg = arg;
+}
+
+void sink__each_pending(const struct sink *s, void (*fn)(const char *line, void *arg), void *arg)
+{
+	for (const struct line *l = s->head; l; l = l->next) {
+		char *t = strndup(l->text, l->len - 1);
+
+		if (t)
+			fn(t, arg);
+		free(t);
+	}
 }
 
 int sink__reopen(struct sink *s)

@@ -31,6 +31,21 @@ int sink__flush(struct sink *s);
 /* Reopens the file at the same path (after log rotation). */
 int sink__reopen(struct sink *s);
 void sink__stats(const struct sink *s, struct sink_stats *ret);
+/*
+ * Durability: fn is called each time the queue changes, after a line is
+ * queued and before it is written, and again once lines have been written,
+ * so that the caller can keep a journal of what is still to be written.
+ */
+void sink__set_journal(struct sink *s, void (*fn)(void *arg), void *arg);
+/* Each line still queued, oldest first (without its newline). */
+void sink__each_pending(const struct sink *s, void (*fn)(const char *line, void *arg),
+			void *arg);
+/*
+ * Queues lines left over from an earlier run, skipping any already among the
+ * last lines of the output file (written just before that run was killed),
+ * and tries to write them. Returns how many were skipped as already written.
+ */
+size_t sink__replay(struct sink *s, char *const *lines, size_t n);
 const char *sink__path(const struct sink *s);
 
 #endif
