@@ -470,6 +470,27 @@ static void test_boot_id(void **state)
 	assert_int_equal(procfs__boot_id(r->dir, id), -EINVAL);
 }
 
+/* Only the kernel's own newline is dropped: a name may end in newlines too. */
+static void test_comm(void **state)
+{
+	struct fake_root *r = *state;
+	char comm[16];
+
+	assert_int_equal(procfs__comm(r->dir, 4242, comm, sizeof(comm)), -ENOENT);
+	PUT(r, "proc/4242/comm", "xmrig\n");
+	assert_int_equal(procfs__comm(r->dir, 4242, comm, sizeof(comm)), 0);
+	assert_string_equal(comm, "xmrig");
+	PUT(r, "proc/4242/comm", "\x1b[31m\x07\xff\xc2\x9b\x1b]0;x\n\n");
+	assert_int_equal(procfs__comm(r->dir, 4242, comm, sizeof(comm)), 0);
+	assert_string_equal(comm, "\x1b[31m\x07\xff\xc2\x9b\x1b]0;x\n");
+	PUT(r, "proc/4242/comm", "\n\n");
+	assert_int_equal(procfs__comm(r->dir, 4242, comm, sizeof(comm)), 0);
+	assert_string_equal(comm, "\n");
+	PUT(r, "proc/4242/comm", "");
+	assert_int_equal(procfs__comm(r->dir, 4242, comm, sizeof(comm)), 0);
+	assert_string_equal(comm, "");
+}
+
 static void test_user_name(void **state)
 {
 	struct fake_root *r = *state;
@@ -540,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exe_sha256_cache, setup_root, teardown_root),
 		cmocka_unit_test(test_hashcache_bounded),
 		cmocka_unit_test_setup_teardown(test_boot_id, setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(test_comm, setup_root, teardown_root),
 		cmocka_unit_test_setup_teardown(test_user_name, setup_root, teardown_root),
 		cmocka_unit_test_setup_teardown(test_socket_owners, setup_root, teardown_root),
 	};

@@ -258,7 +258,12 @@ int procfs__comm(const char *root, uint32_t pid, char *out, size_t outsz)
 	e = read_file(path, buf, sizeof(buf) - 1, &len);
 	if (e)
 		return e;
-	while (len && buf[len - 1] == '\n')
+	/*
+	 * The kernel ends the line with one newline; the name itself may end in
+	 * newlines too (prctl(PR_SET_NAME) takes any byte but NUL), and they are
+	 * part of what the process calls itself.
+	 */
+	if (len && buf[len - 1] == '\n')
 		len--;
 	buf[len] = '\0';
 	snprintf(out, outsz, "%s", buf);
