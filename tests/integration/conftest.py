@@ -36,12 +36,33 @@ def wait_for(pred, timeout, interval=0.2, what="condition"):
         time.sleep(interval)
 
 
-def bpf_progs_named(prefix="mw_"):
-    """Names of loaded BPF programs starting with prefix (via bpftool)."""
+def bpf_progs_named_ids(prefix="mw_"):
+    """Ids of loaded BPF programs whose name starts with prefix (via bpftool)."""
     out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
                          check=True).stdout
-    return [p.get("name", "") for p in json.loads(out or "[]")
-            if p.get("name", "").startswith(prefix)]
+    return [p["id"] for p in json.loads(out or "[]") if p.get("name", "").startswith(prefix)]
+
+
+def bpf_prog_ids_of(pid):
+    """Ids of the BPF programs process pid holds (program and link fds, from fdinfo)."""
+    ids = set()
+    fd_dir = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fd_dir):
+        try:
+            with open(os.path.join(fd_dir, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            continue
+    return ids
+
+
+def bpf_prog_ids():
+    """Ids of every loaded BPF program."""
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                         check=True).stdout
+    return {p["id"] for p in json.loads(out or "[]")}
 
 
 # Tests never reach the real IMDS or an ECS agent: unless a test points the

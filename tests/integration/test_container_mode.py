@@ -39,8 +39,8 @@ import time
 
 import pytest
 
-from conftest import BUILD, CLI, CLOSED_URL, ROOT, TOOLS, bpf_progs_named, validate_ocsf, \
-    wait_for
+from conftest import BUILD, CLI, CLOSED_URL, ROOT, TOOLS, bpf_prog_ids, bpf_progs_named_ids, \
+    validate_ocsf, wait_for
 import containers
 from containers import RuncContainer, ecs_al2023_path, new_container_id, new_task_id
 
@@ -265,6 +265,9 @@ class EcsTask:
 def task(image):
     _, rootfs, _, config = image
     t = EcsTask(rootfs, config)
+    # This sensor's programs are those loaded while it starts (others may run).
+    before = set(bpf_progs_named_ids())
+    ours = set()
     try:
         t.start()
 
@@ -277,12 +280,14 @@ def task(image):
         t.ready_after = time.monotonic()
         wait_for(healthy, READY_TIMEOUT, interval=0.1,
                  what="the sensor container to report healthy")
+        ours = set(bpf_progs_named_ids()) - before
+        assert ours, "the sensor container loaded no programs"
         yield t
         rc = t.stop(t.c.get("stopTimeout", 30))
         assert rc == 0, f"minerwatchd exited with {rc} on SIGTERM:\n{t.ctr.diagnostics()}"
     finally:
         t.cleanup()
-    wait_for(lambda: bpf_progs_named() == [], 10, what="the programs to be unloaded")
+    wait_for(lambda: not ours & bpf_prog_ids(), 10, what="the programs to be unloaded")
 
 
 # --- tests -------------------------------------------------------------------
