@@ -10,6 +10,7 @@ repository root; it replaces what it writes and nothing else:
 
     python3 tests/fuzz/mkseeds.py
 """
+import json
 import os
 import re
 import shutil
@@ -275,6 +276,39 @@ def seeds_control():
         put(d, name, text.encode("utf-8", "surrogateescape"))
 
 
+def seeds_journal():
+    """Findings journals (user/report/journal.c) as a restart reads them."""
+    d = out_dir("fuzz_journal")
+    uid = "0a1b2c3d-0000-4000-8000-00000000a001"
+    ocsf = {"class_uid": 2004, "category_uid": 2, "activity_id": 2, "type_uid": 200402,
+            "time": 1718000005000, "severity_id": 4, "status_id": 1,
+            "finding_info": {"uid": uid, "title": "Cryptominer: Stratum"},
+            "evidences": [{"process": {"pid": 4242, "name": "xmrig"}}]}
+    asff = {"SchemaVersion": "2018-10-08", "Id": uid, "UpdatedAt": "2024-06-10T06:13:25.000Z",
+            "ProductFields": {"minerwatch/Activity": "Update"},
+            "Process": {"Name": "xmrig", "Pid": 4242}}
+
+    def line(o):
+        return json.dumps(o, separators=(",", ":"))
+
+    def entry(o):
+        return {"uid": uid, "pid": 4242, "start_ticks": 123456, "first_seen_ms": 1718000000000,
+                "last_seen_ms": 1718000005000, "last_emit_ms": 1718000005000,
+                "severity_id": 4, "signal_mask": 21, "peers_reported": 1, "line": line(o)}
+
+    journals = {
+        "ocsf_open": {"version": 1, "boot_id": "6b1c0d0e", "open": [entry(ocsf)],
+                      "pending": [line(ocsf)]},
+        "asff_open": {"version": 1, "boot_id": "6b1c0d0e", "open": [entry(asff)], "pending": []},
+        "empty": {"version": 1, "boot_id": "6b1c0d0e", "open": [], "pending": []},
+        "pending_only": {"version": 1, "boot_id": "b", "open": [],
+                         "pending": ['{"a":1}', '{"class_uid":6008}']},
+    }
+    for name, j in journals.items():
+        put(d, name, (line(j) + "\n").encode())
+    put(d, "torn", b'{"version":1,"boot_id":"b","open":[')
+
+
 def config_keys():
     text = read(os.path.join(ROOT, "user", "daemon", "config.c")).decode()
     keys = re.findall(r'IS\("([a-z0-9_]+)"\)', text)
@@ -358,6 +392,7 @@ def main():
     seeds_dns()
     seeds_records()
     seeds_control()
+    seeds_journal()
     seeds_config()
     copy_tree(os.path.join(CORPUS, "cgroup"), "fuzz_cgroup")
     copy_tree(os.path.join(CORPUS, "imds"), "fuzz_imds")
