@@ -126,7 +126,8 @@ $(OUT)/tools/hookcost: tools/hookcost/hookcost.c $(OUT)/tools/hookcost.skel.h
 # Hence its own rule; the pattern rule below would link libc.
 $(OUT)/tools/noop: tools/noop/noop.c | $(OUT)/tools
 	$(call msg,CC,$@)
-	$(Q)$(CC) -std=gnu11 $(WARN) -static -nostdlib -O2 -fno-stack-protector $< -o $@
+	$(Q)$(CC) -std=gnu11 $(WARN) $(filter -Wno-unknown-warning-option,$(CFLAGS)) -static \
+		-nostdlib -O2 -fno-stack-protector $< -o $@
 
 $(OUT)/tools/%: tools/%/*.c $(TOOL_COMMON_SRCS) $(TOOL_COMMON_HDRS) | $(OUT)/tools
 	$(call msg,CC,$@)

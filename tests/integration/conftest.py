@@ -16,7 +16,8 @@ import time
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.path.join(ROOT, "build")
+# MW_BUILD: another build of the same tree (make sanitize-integration: build/asan).
+BUILD = os.environ.get("MW_BUILD", os.path.join(ROOT, "build"))
 DAEMON = os.path.join(BUILD, "minerwatchd")
 CLI = os.path.join(BUILD, "minerwatch")
 TOOLS = os.path.join(BUILD, "tools")

@@ -293,10 +293,14 @@ void sink__set_journal(struct sink *s, void (*fn)(void *arg), void *arg)
 void sink__each_pending(const struct sink *s, void (*fn)(const char *line, void *arg), void *arg)
 {
 	for (const struct line *l = s->head; l; l = l->next) {
-		char *t = strndup(l->text, l->len - 1);
+		/* The text ends in its newline, not a NUL. */
+		char *t = malloc(l->len);
 
-		if (t)
-			fn(t, arg);
+		if (!t)
+			continue;
+		memcpy(t, l->text, l->len - 1);
+		t[l->len - 1] = '\0';
+		fn(t, arg);
 		free(t);
 	}
 }
