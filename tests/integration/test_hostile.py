@@ -393,3 +393,23 @@ def test_hostile_process_in_asff(imds_sim, sensor_factory, procs, pool, tmp):  #
     with open(only_asff, "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in asff)
     check_asff_file(only_asff, m.pid)  # the Security Hub model and ASFF's limits
+
+
+def test_relative_and_indirect_exec_paths_are_reported_as_the_real_file(sensor, procs, pool,
+                                                                        tmp):
+    # execve's argument is attacker-chosen: "./x" from a directory with a
+    # space, or through "..": the finding names the file the kernel runs.
+    d = os.path.join(tmp, "work dir")
+    os.makedirs(os.path.join(d, "sub"))
+    real = os.path.join(d, "miner")
+    shutil.copy(os.path.join(TOOLS, "minersim"), real)
+    args = ["--pool", f"127.0.0.1:{pool}", "--proto", "stratum", "--threads", "1",
+            "--duration", "120", "--submit-interval", "2"]
+    p1 = procs.start_cmd(["./miner", *args], cwd=d)
+    p2 = procs.start_cmd(["sub/../miner", *args], cwd=d)
+    for p in (p1, p2):
+        f = wait_for(lambda: [r for r in sensor.findings()
+                              if ocsf_pid(r) == p.pid and r["severity_id"] >= 3],
+                     DEADLINE, what=f"a finding for pid {p.pid}")[0]
+        path = f["evidences"][0]["process"]["file"]["path"]
+        assert path == real, path

@@ -506,6 +506,31 @@ static void complete_cmdline(struct detector *d, struct proc *p)
 	free(buf);
 }
 
+/*
+ * The exec record holds the path as passed to execve: relative ("./x"),
+ * through "..", or a descriptor ("/dev/fd/3"). Once, when the process is
+ * first judged, the kernel's own absolute path replaces it (without the
+ * " (deleted)" mark, which execsig reads from the link itself), so that
+ * findings and path suppression rules see the file that really runs.
+ */
+static void resolve_exe(struct proc *p, const char *link, size_t len)
+{
+	static const char deleted[] = " (deleted)";
+	char path[PROC_PATH_LEN];
+
+	if (p->exe_resolved || link[0] != '/')
+		return;
+	p->exe_resolved = true;
+	if (len >= sizeof(deleted) - 1 &&
+	    !strcmp(link + len - (sizeof(deleted) - 1), deleted))
+		len -= sizeof(deleted) - 1;
+	if (len >= sizeof(path))
+		len = sizeof(path) - 1;
+	memcpy(path, link, len);
+	path[len] = '\0';
+	proc_table__set_exe(p, path);
+}
+
 static void gather(struct detector *d, struct proc *p, struct signals *s)
 {
 	const struct detect_cfg *cfg = d->o.cfg;
@@ -563,10 +588,12 @@ static void gather(struct detector *d, struct proc *p, struct signals *s)
 	/* The link tells what exec could not: a deleted file, a memfd. */
 	snprintf(link, sizeof(link), "%s/proc/%u/exe", d->o.host_root, p->pid);
 	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n > 0)
+	if (n > 0) {
 		exe[n] = '\0';
-	else
+		resolve_exe(p, exe, (size_t)n);
+	} else {
 		snprintf(exe, sizeof(exe), "%s", p->exe);
+	}
 	execsig__analyse(exe, p->comm, p->cmdline, p->cmdline_len, d->o.miner_names, &s->exec);
 }
 

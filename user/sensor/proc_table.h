@@ -69,6 +69,7 @@ struct proc {
 	char *cmdline;            /* NUL-separated argv, bounded */
 	size_t cmdline_len;
 	bool cmdline_cut;         /* only the first MW_ARGS_LEN bytes, from exec */
+	bool exe_resolved;        /* exe is the kernel's path (/proc/PID/exe), not exec's argument */
 	uint64_t cpu_samples;     /* cumulative, as last read from the kernel */
 	uint32_t nconns;          /* live tracked connections */
 	void *finding;            /* open finding state, owned by the detector */
