@@ -9,9 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "minerwatch.skel.h"
@@ -45,12 +47,35 @@ struct loader {
 	char cgroup_root[256];
 };
 
-/* The last libbpf warning, so a failure can say what libbpf said. */
-static char last_libbpf_msg[256];
+/*
+ * libbpf's warnings, so a failure can say what libbpf said: the first since
+ * the last reset (usually the cause: which program or map the kernel
+ * refused) and the last (usually the step that failed).
+ */
+static char first_libbpf_msg[256], last_libbpf_msg[256];
+
+static void libbpf_msgs_reset(void)
+{
+	first_libbpf_msg[0] = last_libbpf_msg[0] = '\0';
+}
+
+/* "first; last", or one of them when there is one only. */
+static const char *libbpf_said(void)
+{
+	static char both[sizeof(first_libbpf_msg) + sizeof(last_libbpf_msg) + 2];
+
+	if (!first_libbpf_msg[0])
+		return "no message";
+	if (!strcmp(first_libbpf_msg, last_libbpf_msg))
+		return first_libbpf_msg;
+	snprintf(both, sizeof(both), "%s; %s", first_libbpf_msg, last_libbpf_msg);
+	return both;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[512];
+	const char *msg = buf;
 	size_t n;
 	va_list copy;
 
@@ -64,8 +89,12 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
+	if (!strncmp(msg, "libbpf: ", 8))
+		msg += 8;
 	if (level == LIBBPF_WARN) {
-		snprintf(last_libbpf_msg, sizeof(last_libbpf_msg), "%s", buf);
+		if (!first_libbpf_msg[0])
+			snprintf(first_libbpf_msg, sizeof(first_libbpf_msg), "%s", msg);
+		snprintf(last_libbpf_msg, sizeof(last_libbpf_msg), "%s", msg);
 	}
 	return 0;
 }
@@ -114,11 +143,12 @@ static int open_and_load(const struct loader_opts *o, bool btf, struct minerwatc
 	struct minerwatch_bpf *s;
 	int e;
 
+	libbpf_msgs_reset();
 	s = minerwatch_bpf__open_opts(&oo);
 	if (!s) {
 		e = -errno;
-		snprintf(err, errsz, "cannot open the BPF object: %s (%s)", strerror(-e),
-			 last_libbpf_msg);
+		snprintf(err, errsz, "cannot open the BPF object: %s (libbpf: %s)", strerror(-e),
+			 libbpf_said());
 		return e;
 	}
 	s->rodata->mw_self_tgid = (uint32_t)getpid();
@@ -131,8 +161,8 @@ static int open_and_load(const struct loader_opts *o, bool btf, struct minerwatc
 	set_flavour(s, btf);
 	e = minerwatch_bpf__load(s);
 	if (e) {
-		snprintf(err, errsz, "cannot load the BPF programs (%s hooks): %s; libbpf: %s",
-			 btf ? "tp_btf" : "raw_tp", strerror(-e), last_libbpf_msg);
+		snprintf(err, errsz, "cannot load the BPF programs (%s hooks): %s (libbpf: %s)",
+			 btf ? "tp_btf" : "raw_tp", strerror(-e), libbpf_said());
 		minerwatch_bpf__destroy(s);
 		return e;
 	}
@@ -149,13 +179,16 @@ static void record(struct loader *l, int idx, const char *hook, struct bpf_link 
 	l->links[idx] = link;
 	p->attached = link != NULL;
 	if (!link)
-		snprintf(p->error, sizeof(p->error), "attach failed: %s (%s)", strerror(-e),
-			 last_libbpf_msg);
+		snprintf(p->error, sizeof(p->error), "attach failed: %s (libbpf: %s)", strerror(-e),
+			 libbpf_said());
 }
 
 static struct bpf_link *attach_trace(struct bpf_program *prog, int *ret_err)
 {
-	struct bpf_link *link = bpf_program__attach(prog);
+	struct bpf_link *link;
+
+	libbpf_msgs_reset();
+	link = bpf_program__attach(prog);
 
 	*ret_err = link ? 0 : -errno;
 	return link;
@@ -163,7 +196,10 @@ static struct bpf_link *attach_trace(struct bpf_program *prog, int *ret_err)
 
 static struct bpf_link *attach_cgroup(struct loader *l, struct bpf_program *prog, int *ret_err)
 {
-	struct bpf_link *link = bpf_program__attach_cgroup(prog, l->cgroup_fd);
+	struct bpf_link *link;
+
+	libbpf_msgs_reset();
+	link = bpf_program__attach_cgroup(prog, l->cgroup_fd);
 
 	*ret_err = link ? 0 : -errno;
 	return link;
@@ -247,11 +283,48 @@ static void attach_sampler(struct loader *l, uint32_t hz)
 			 strerror(-first_err));
 }
 
+/*
+ * An external BTF file must parse and describe a kernel; otherwise the load
+ * would fail later with a bare libbpf error code.
+ */
+static int check_btf_file(const char *path, char *err, size_t errsz)
+{
+	struct utsname un;
+	struct stat st;
+	char why[128];
+	struct btf *b = NULL;
+	int e = 0;
+
+	libbpf_msgs_reset();
+	/* A FIFO would block the start for ever, a device feed it endless bytes. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		e = -EINVAL;
+		snprintf(why, sizeof(why), "not a regular file");
+	} else if (!(b = btf__parse(path, NULL))) {
+		e = -errno;
+		libbpf_strerror(e, why, sizeof(why));
+	} else if (btf__find_by_name_kind(b, "task_struct", BTF_KIND_STRUCT) < 0) {
+		e = -EINVAL;
+		snprintf(why, sizeof(why), "it has no task_struct: not the BTF of a kernel");
+	}
+	btf__free(b);
+	if (e) {
+		if (uname(&un))
+			snprintf(un.release, sizeof(un.release), "running");
+		snprintf(err, errsz,
+			 "BTF file %s is not usable (%s): pass --btf the BTF of kernel %s, as a "
+			 "raw BTF file (BTFHub publishes them for distribution kernels) or a "
+			 "vmlinux with a .BTF section",
+			 path, why, un.release);
+	}
+	return e;
+}
+
 int loader__start(const struct loader_opts *o, struct loader **ret, char *err, size_t errsz)
 {
 	struct loader *l = calloc(1, sizeof(*l));
 	bool want_btf;
-	int e;
+	int e, cgroup_err = 0;
 
 	if (!l)
 		return -ENOMEM;
@@ -265,6 +338,9 @@ int loader__start(const struct loader_opts *o, struct loader **ret, char *err, s
 				 strerror(-e));
 			goto fail;
 		}
+		e = check_btf_file(o->btf_path, err, errsz);
+		if (e)
+			goto fail;
 		snprintf(l->btf_source, sizeof(l->btf_source), "%s", o->btf_path);
 	} else if (access(KERNEL_BTF, R_OK) == 0) {
 		snprintf(l->btf_source, sizeof(l->btf_source), "%s", KERNEL_BTF);
@@ -280,17 +356,21 @@ int loader__start(const struct loader_opts *o, struct loader **ret, char *err, s
 	/* tp_btf attaches through the kernel's own BTF; an external file cannot. */
 	want_btf = o->hooks != HOOK_RAW && !o->btf_path;
 	e = open_and_load(o, want_btf, &l->skel, err, errsz);
-	if (e && want_btf && o->hooks == HOOK_AUTO) {
+	/* Raw tracepoints need the same privileges: no second try on EPERM. */
+	if (e && e != -EPERM && want_btf && o->hooks == HOOK_AUTO) {
 		log_warn("%s; retrying with raw tracepoints", err);
 		want_btf = false;
 		e = open_and_load(o, false, &l->skel, err, errsz);
 	}
 	if (e) {
+		/* The daemon checked the capabilities before: something else refuses. */
 		if (e == -EPERM)
 			snprintf(err + strlen(err), errsz - strlen(err),
-				 " (run as root, or with CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN "
-				 "and CAP_SYS_RESOURCE; in a container where those cannot be "
-				 "granted, as on ECS, with CAP_SYS_ADMIN)");
+				 ": the kernel refused although CAP_BPF, CAP_PERFMON and "
+				 "CAP_NET_ADMIN (or CAP_SYS_ADMIN) are held; they must be held "
+				 "in the initial user namespace, a security module or lockdown "
+				 "may forbid BPF, and kernels before 5.11 also need an unlimited "
+				 "memlock limit (ulimit -l) or CAP_SYS_RESOURCE");
 		goto fail;
 	}
 
@@ -301,8 +381,7 @@ int loader__start(const struct loader_opts *o, struct loader **ret, char *err, s
 	if (l->cgroup_root[0]) {
 		l->cgroup_fd = open(l->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (l->cgroup_fd < 0)
-			log_warn("cannot open cgroup v2 root %s: %s", l->cgroup_root,
-				 strerror(errno));
+			cgroup_err = errno;
 	}
 
 	{
@@ -344,9 +423,15 @@ int loader__start(const struct loader_opts *o, struct loader **ret, char *err, s
 
 				p->name = prog_names[cg[i]];
 				snprintf(p->hook, sizeof(p->hook), "cgroup");
-				snprintf(p->error, sizeof(p->error),
-					 "no cgroup v2 hierarchy found: mount cgroup2 or set "
-					 "cgroup_root in the config");
+				if (cgroup_err)
+					snprintf(p->error, sizeof(p->error),
+						 "cannot open the cgroup v2 root %s: %s; set "
+						 "cgroup_root to the cgroup2 mount",
+						 l->cgroup_root, strerror(cgroup_err));
+				else
+					snprintf(p->error, sizeof(p->error),
+						 "no cgroup v2 hierarchy found: mount cgroup2 or set "
+						 "cgroup_root in the config");
 			}
 		}
 		attach_sampler(l, o->sample_hz);
