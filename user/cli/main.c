@@ -216,6 +216,18 @@ static void print_status(json_object *st)
 	printf("  kernel %s, BTF from %s", safe(st, "kernel", b1, sizeof(b1)),
 	       safe(st, "btf", b2, sizeof(b2)));
 	printf(", cgroup v2 at %s\n", safe(st, "cgroup_root", b1, sizeof(b1)));
+	{
+		json_object *w = get(st, "warnings");
+		size_t nw = w && json_object_is_type(w, json_type_array) ?
+				    json_object_array_length(w) : 0;
+
+		for (size_t i = 0; i < nw; i++) {
+			const char *s = json_object_get_string(json_object_array_get_idx(w, i));
+
+			text__utf8_safe(s ? s : "", s ? strlen(s) : 0, b3, sizeof(b3));
+			printf("  warning: %s\n", b3);
+		}
+	}
 	printf("programs:\n");
 	for (size_t i = 0; i < n; i++) {
 		json_object *p = json_object_array_get_idx(progs, i);

@@ -67,6 +67,47 @@ static uint64_t mask64(uint32_t lo, uint32_t hi)
 	return (uint64_t)lo | (uint64_t)hi << 32;
 }
 
+/*
+ * What loading and attaching the programs needs. Since 5.8 each of CAP_BPF
+ * (maps and programs), CAP_PERFMON (tracing programs: tp_btf, raw_tp, and
+ * the system-wide perf events of CPU sampling) and CAP_NET_ADMIN (the
+ * cgroup connect and sendmsg programs) is enough for its part, and
+ * CAP_SYS_ADMIN stands in for all three; before 5.8 (no CAP_BPF in the
+ * kernel) only CAP_SYS_ADMIN will do. The kernel refuses a missing one with
+ * EPERM, which says nothing about which: this names it.
+ */
+int caps__missing_for_attach(uint64_t eff, int last_cap, char *out, size_t outsz)
+{
+	static const struct {
+		int cap;
+		const char *name, *what;
+	} need[] = {
+		{ CAP_BPF, "CAP_BPF", "BPF maps and programs" },
+		{ CAP_PERFMON, "CAP_PERFMON", "tracing programs and CPU sampling" },
+		{ CAP_NET_ADMIN, "CAP_NET_ADMIN", "the cgroup connection hooks" },
+	};
+	size_t n = 0;
+	int missing = 0;
+
+	if (outsz)
+		out[0] = '\0';
+	if (eff & (1ULL << CAP_SYS_ADMIN))
+		return 0;
+	if (last_cap < CAP_BPF) {
+		snprintf(out, outsz, "CAP_SYS_ADMIN (this kernel predates CAP_BPF and CAP_PERFMON)");
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (eff & (1ULL << need[i].cap))
+			continue;
+		if (n < outsz)
+			n += (size_t)snprintf(out + n, outsz - n, "%s%s (%s)", missing ? ", " : "",
+					      need[i].name, need[i].what);
+		missing++;
+	}
+	return missing;
+}
+
 uint64_t caps__effective(void)
 {
 	struct __user_cap_data_struct d[2];

@@ -24,6 +24,13 @@
 int caps__drop_after_attach(char *err, size_t errsz);
 /* The effective set as a 64-bit mask (bit n = capability n); 0 on error. */
 uint64_t caps__effective(void);
+/*
+ * The capabilities loading and attaching needs that eff (an effective set)
+ * lacks, given the kernel's last capability (caps__last()): how many, and
+ * their names and uses in out ("CAP_PERFMON (tracing programs ...), ...").
+ * 0 when nothing is missing.
+ */
+int caps__missing_for_attach(uint64_t eff, int last_cap, char *out, size_t outsz);
 /* "cap_bpf", ... for capability n; NULL when unknown. */
 const char *caps__name(int cap);
 int caps__last(void);

@@ -6,15 +6,19 @@
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
+#include <sys/statfs.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -60,6 +64,20 @@ int mwd__load_config(const struct mwd *m, struct config *c, char *err, size_t er
 	return e;
 }
 
+void mwd__env_warning(struct mwd *m, const char *fmt, ...)
+{
+	char *w;
+	va_list ap;
+
+	if (m->nenv_warnings >= (int)(sizeof(m->env_warnings) / sizeof(m->env_warnings[0])))
+		return;
+	w = m->env_warnings[m->nenv_warnings++];
+	va_start(ap, fmt);
+	vsnprintf(w, sizeof(m->env_warnings[0]), fmt, ap);
+	va_end(ap);
+	log_warn("%s", w);
+}
+
 static int add_fd(int epfd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -73,11 +91,20 @@ static void host_info(struct mwd *m)
 	char path[CFG_PATH_LEN + 32], line[256];
 	struct utsname un;
 	FILE *f;
+	int e;
 
 	if (gethostname(h->hostname, sizeof(h->hostname) - 1))
 		h->hostname[0] = '\0';
-	if (procfs__boot_id(m->cfg.host_root, h->boot_id))
+	e = procfs__boot_id(m->cfg.host_root, h->boot_id);
+	if (e) {
+		/* The nil UUID: "unknown", rather than an id made up here. */
 		snprintf(h->boot_id, sizeof(h->boot_id), "00000000-0000-0000-0000-000000000000");
+		mwd__env_warning(m, "cannot read %s/proc/sys/kernel/random/boot_id (%s): findings "
+				 "carry the nil boot id and their uids do not tell boots apart; "
+				 "mount procfs in full there (not with subset=pid)",
+				 strcmp(m->cfg.host_root, "/") ? m->cfg.host_root : "",
+				 strerror(-e));
+	}
 	if (uname(&un) == 0)
 		snprintf(h->kernel_release, sizeof(h->kernel_release), "%s", un.release);
 	snprintf(h->os_name, sizeof(h->os_name), "Linux");
@@ -487,6 +514,71 @@ static void join_host_cgroupns(struct mwd *m)
 		close(fd);
 }
 
+/*
+ * Processes, mounts and capabilities are read from procfs: without it the
+ * sensor would attach and then see nothing it could name. Container mode
+ * reads the host's processes under --host-root as well as its own /proc.
+ */
+static int check_procfs(const struct mwd *m)
+{
+	const char *root = m->cfg.host_root;
+	bool host = root[0] && strcmp(root, "/");
+	char path[CFG_PATH_LEN + 8];
+
+	for (int i = 0; i < (host ? 2 : 1); i++) {
+		struct statfs sf;
+		const char *why;
+
+		snprintf(path, sizeof(path), "%s/proc", i ? root : "");
+		if (statfs(path, &sf))
+			why = strerror(errno);
+		else if (sf.f_type != PROC_SUPER_MAGIC)
+			why = "not a procfs mount";
+		else
+			continue;
+		if (i)
+			log_error("no procfs at %s (%s): container mode reads the host's processes "
+				  "there; mount the host's /proc at %s (read-only is enough)",
+				  path, why, path);
+		else
+			log_error("no procfs at /proc (%s): the sensor reads processes, its mounts "
+				  "and its capabilities there; mount it (mount -t proc proc /proc)",
+				  why);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * Capabilities, before anything is loaded: the kernel answers a missing one
+ * with a bare EPERM, and libbpf then suggests raising the memlock limit.
+ * Those that cost detail rather than detection are warnings.
+ */
+static int check_caps(struct mwd *m)
+{
+	uint64_t eff = caps__effective();
+	char missing[256];
+	int n = caps__missing_for_attach(eff, caps__last(), missing, sizeof(missing));
+
+	if (n) {
+		log_error("missing capabilit%s %s: run minerwatchd as root with the capabilities "
+			  "CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (the shipped systemd unit grants "
+			  "them), or in a container where CAP_BPF and CAP_PERFMON cannot be "
+			  "granted, as on ECS, with CAP_SYS_ADMIN",
+			  n > 1 ? "ies" : "y", missing);
+		return -EPERM;
+	}
+	if (!(eff & (1ULL << CAP_SYS_PTRACE)))
+		mwd__env_warning(m, "CAP_SYS_PTRACE is missing: /proc/PID/exe of other users' "
+				 "processes cannot be read, so their findings carry no SHA-256 of "
+				 "the executable; grant CAP_SYS_PTRACE");
+	if (!(eff & (1ULL << CAP_DAC_READ_SEARCH | 1ULL << CAP_DAC_OVERRIDE)))
+		mwd__env_warning(m, "CAP_DAC_READ_SEARCH is missing: executables this user may "
+				 "not read cannot be hashed; grant CAP_DAC_READ_SEARCH (or "
+				 "CAP_DAC_OVERRIDE)");
+	return 0;
+}
+
 static int setup(struct mwd *m)
 {
 	struct loader_opts lo = {
@@ -505,6 +597,8 @@ static int setup(struct mwd *m)
 	sigset_t mask;
 	int e;
 
+	if (check_procfs(m) || check_caps(m))
+		return EXIT_ENV;
 	host_info(m);
 	join_host_cgroupns(m);
 	e = mwd__load_lists(&m->cfg, &m->pool_names, &m->suppress, err, sizeof(err));

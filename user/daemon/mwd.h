@@ -59,6 +59,13 @@ struct mwd {
 	uint64_t caps_kept;        /* effective capabilities after the drop */
 	unsigned int watchdog_s;   /* seconds between WATCHDOG=1, 0 for none */
 	bool host_cgroupns;        /* joined the host's cgroup namespace (container mode) */
+	/*
+	 * What the environment lacks that costs detail but not detection (a
+	 * capability for reading other users' processes, an unreadable /proc
+	 * entry): each names the piece, its cost and the fix. In status.
+	 */
+	char env_warnings[4][320];
+	int nenv_warnings;
 
 	int epfd, sigfd, timerfd;
 	uint64_t start_boot_ns, ready_boot_ns, last_cpu_boot_ns;
@@ -87,6 +94,8 @@ struct mwd {
 int mwd__load_config(const struct mwd *m, struct config *ret, char *err, size_t errsz);
 int mwd__load_lists(const struct config *c, struct name_list **ret_names,
 		    struct suppress_list **ret_sup, char *err, size_t errsz);
+/* Logs a warning about the environment and keeps it for status. */
+void mwd__env_warning(struct mwd *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Runs until SIGTERM/SIGINT; returns an exit code. */
 int mwd__run(struct mwd *m);
 

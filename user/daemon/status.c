@@ -213,6 +213,18 @@ static json_object *status_obj(struct mwd *m)
 		add_str(o, "kernel", un.release);
 	add_str(o, "btf", m->loader ? loader__btf_source(m->loader) : "");
 	add_str(o, "cgroup_root", m->loader ? loader__cgroup_root(m->loader) : "");
+	{
+		json_object *w = json_object_new_array();
+
+		for (int i = 0; i < m->nenv_warnings; i++) {
+			char buf[1024];
+
+			text__utf8_safe(m->env_warnings[i], strlen(m->env_warnings[i]), buf,
+					sizeof(buf));
+			json_object_array_add(w, json_object_new_string(buf));
+		}
+		json_object_object_add(o, "warnings", w);
+	}
 
 	progs = json_object_new_array();
 	for (int i = 0; m->loader && i < loader__prog_count(m->loader); i++) {
