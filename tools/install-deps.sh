@@ -6,7 +6,7 @@ set -eu
 
 have_all() {
 	for c in clang bpftool pkg-config cc make ip runc npm rpmbuild rpmlint logrotate cpio buildah \
-		shellcheck; do
+		shellcheck capsh unshare; do
 		command -v "$c" >/dev/null 2>&1 || return 1
 	done
 	for p in libbpf libelf zlib json-c inih libevent_core libevent_extra nettle libssl libcrypto \
@@ -54,7 +54,7 @@ if command -v apt-get >/dev/null 2>&1; then
 	apt-get install -y -qq --no-install-recommends $npm_pkg \
 		clang llvm make gcc libc6-dev pkg-config bpftool libbpf-dev libelf-dev \
 		zlib1g-dev libjson-c-dev libinih-dev libevent-dev nettle-dev libssl-dev libcmocka-dev \
-		python3 python3-pytest iproute2 procps runc \
+		python3 python3-pytest iproute2 procps runc libcap2-bin util-linux \
 		rpm rpmlint lintian logrotate dpkg-dev cpio man-db buildah shellcheck python3-yaml \
 		libclang-rt-14-dev \
 		gnuplot-nox stress-ng libbpf-tools >/dev/null
@@ -66,12 +66,13 @@ elif command -v dnf >/dev/null 2>&1; then
 	dnf install -y -q $npm_pkg clang llvm make gcc glibc-devel pkgconf-pkg-config bpftool \
 		libbpf-devel libbpf-static elfutils-libelf-devel zlib-devel json-c-devel \
 		inih-devel libevent-devel nettle-devel openssl-devel libcmocka-devel python3 \
-		python3-pytest iproute procps-ng runc rpm-build rpmlint logrotate cpio man-db \
-		buildah ShellCheck python3-pyyaml compiler-rt \
+		python3-pytest iproute procps-ng runc libcap util-linux rpm-build rpmlint logrotate \
+		cpio man-db buildah ShellCheck python3-pyyaml compiler-rt \
 		gnuplot stress-ng libbpf-tools
 else
 	echo "install-deps: no apt-get or dnf: install clang, bpftool, libbpf, libelf, zlib," \
-		"json-c, inih, libevent, nettle, OpenSSL, cmocka, pytest, runc and npm by hand" \
+		"json-c, inih, libevent, nettle, OpenSSL, cmocka, pytest, runc, capsh, unshare" \
+		"and npm by hand" \
 		"(make bench also wants gnuplot, stress-ng and libbpf-tools)" >&2
 	exit 1
 fi
