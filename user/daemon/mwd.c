@@ -677,8 +677,12 @@ static int setup(struct mwd *m)
 	start_cloud(m);
 
 	mwd__scan(m);
-	ring_buffer__consume(m->rb);
+	/*
+	 * Before any record is handled: a miner's share already in the ring
+	 * would otherwise raise its finding afresh before it is continued.
+	 */
 	resume_journal(m);
+	ring_buffer__consume(m->rb);
 	/*
 	 * Loading parsed the kernel's BTF (several MiB) and the scan read all of
 	 * /proc; give that freed heap back so the steady-state RSS is what the

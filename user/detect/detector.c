@@ -343,6 +343,18 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 		d->st.closed++;
 }
 
+/* Hangs a new finding on its process and the open list; reads its container once. */
+static void link_f(struct detector *d, struct fstate *f)
+{
+	f->p->finding = f;
+	f->next = d->open;
+	if (d->open)
+		d->open->prev = f;
+	d->open = f;
+	d->st.open++;
+	f->in_container = container__of_pid(d->o.host_root, f->p->pid, &f->ct) == 1;
+}
+
 static void unlink_f(struct detector *d, struct fstate *f)
 {
 	if (f->prev)
@@ -731,13 +743,7 @@ static void judge(struct proc *p, void *arg)
 		f->last_seen_ms = now_ms;
 		f->current = v;
 		f->sig = s;
-		p->finding = f;
-		f->next = d->open;
-		if (d->open)
-			d->open->prev = f;
-		d->open = f;
-		d->st.open++;
-		f->in_container = container__of_pid(d->o.host_root, p->pid, &f->ct) == 1;
+		link_f(d, f);
 		f->suppressed_by = suppressed(d, p, f);
 		if (f->suppressed_by)
 			d->st.suppressed++;
@@ -908,13 +914,7 @@ static bool restore_one(struct detector *d, const struct journal_open *o)
 		 "reported before the sensor restarted (severity %d); judged again as evidence "
 		 "returns", o->severity_id);
 	f->restored = true;
-	f->in_container = container__of_pid(d->o.host_root, p->pid, &f->ct) == 1;
-	p->finding = f;
-	f->next = d->open;
-	if (d->open)
-		d->open->prev = f;
-	d->open = f;
-	d->st.open++;
+	link_f(d, f);
 	return true;
 }
 
