@@ -51,7 +51,8 @@ def test_kill9_and_restart_continue_the_open_finding(sensor_factory, procs, pool
 
     s.start()
     st = s.status()
-    assert st["finding_counts"]["continued_after_restart"] == 1, st["finding_counts"]
+    # (>= 1: the sensor sees the whole machine, other tests' miners included.)
+    assert st["finding_counts"]["continued_after_restart"] >= 1, st["finding_counts"]
     assert uid in [f.get("uid") for f in st["findings"]], st["findings"]
     # The miner goes on mining under the new daemon: still one Create.
     miner.terminate()
@@ -80,7 +81,7 @@ def test_a_miner_that_ends_while_the_sensor_is_down_is_closed_at_restart(
     assert close["finding_info"]["uid"] == first["finding_info"]["uid"]
     assert close["status_id"] == 4 and close["type_uid"] == 200403
     assert close["time"] >= first["time"]
-    assert s.status()["finding_counts"]["continued_after_restart"] == 0
+    assert first["finding_info"]["uid"] not in [f.get("uid") for f in s.status()["findings"]]
     assert len(by_activity(s, pid)[1]) == 1
     # A second restart does not close it again.
     s.stop()
@@ -92,10 +93,12 @@ def test_a_miner_that_ends_while_the_sensor_is_down_is_closed_at_restart(
 def test_sigterm_and_restart_continue_the_open_finding(sensor_factory, procs, pool):
     s = sensor_factory()
     _, pid = start_miner(procs, pool)
-    created(s, pid)
+    uid = created(s, pid)["finding_info"]["uid"]
     assert s.stop() == 0
     s.start()
-    assert s.status()["finding_counts"]["continued_after_restart"] == 1
+    st = s.status()
+    assert st["finding_counts"]["continued_after_restart"] >= 1
+    assert uid in [f.get("uid") for f in st["findings"]]
     assert len(by_activity(s, pid)[1]) == 1
 
 
