@@ -50,13 +50,18 @@ int mw_cpu_sample(struct bpf_perf_event_data *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	__u32 tid = (__u32)id;
+	struct mw_stats *s = mw_stats();
 	__u64 now;
 
+	/* Counted first, idle included: the self-check's proof that this CPU samples. */
+	if (s)
+		s->sampler_runs++;
 	/* The idle task, and the daemon itself, are not of interest. */
 	if (tgid == 0 || tgid == mw_self_tgid)
 		return 0;
 	now = bpf_ktime_get_boot_ns();
-	MW_COUNT(cpu_samples);
+	if (s)
+		s->cpu_samples++;
 	credit(&mw_cpu_proc, tgid, tgid, now, 0);
 	credit(&mw_cpu_thread, tid, tgid, now, 1);
 	return 0;

@@ -34,6 +34,16 @@ MW_RODATA(__u32, mw_self_tgid, 0);
  */
 MW_RODATA(__u64, mw_wakeup_bytes, 0);
 
+/*
+ * The self-check's canary: see struct mw_canary. Plain global data (.bss),
+ * so the daemon reads and writes it through a mapping, without a syscall.
+ */
+#ifdef MW_DEFINE_MAPS
+struct mw_canary mw_canary SEC(".bss");
+#else
+extern struct mw_canary mw_canary;
+#endif
+
 /* Events to user space. Reserve failures are counted in mw_stats_map. */
 MW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -96,6 +106,19 @@ static __always_inline struct mw_stats *mw_stats(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&mw_stats_map, &zero);
+}
+
+/* The daemon's canary reached this hook. */
+static __always_inline void mw_canary_seen(__u32 hook)
+{
+	if (hook < MW_CANARY_MAX)
+		__sync_fetch_and_add(&mw_canary.seen[hook], 1);
+}
+
+/* A socket cookie is one of the daemon's canary TCP sockets. */
+static __always_inline bool mw_canary_cookie(__u64 cookie)
+{
+	return cookie && (cookie == mw_canary.cookie[0] || cookie == mw_canary.cookie[1]);
 }
 
 #define MW_COUNT(field)                                 \

@@ -54,6 +54,11 @@ struct mw_stats {
 	__u64 thread_map_full;
 	__u64 cpu_samples;               /* perf samples taken on a task */
 	__u64 read_errors;               /* a bounded kernel/user read failed */
+	/*
+	 * Every run of the sampler on this CPU, idle and the daemon included:
+	 * the self-check's proof that this CPU's perf event still fires.
+	 */
+	__u64 sampler_runs;
 };
 
 struct mw_event_hdr {
@@ -135,6 +140,39 @@ struct mw_payload_event {
 	__u8 data[MW_PAYLOAD_LEN];
 };
 
+/*
+ * The self-check (user/daemon/selfcheck.c). Every few seconds the daemon
+ * causes one event of each kind a hook watches: it spawns a child that execs
+ * and exits at once, connects a TCP socket to a closed port on loopback
+ * (SYN out, RST in, two state changes) over IPv4 and IPv6, and sends an
+ * empty UDP datagram to a socket of its own. Each hook recognises the
+ * daemon's canary (its child, its pid, or the cookie of its canary socket),
+ * counts it in seen[] and hands nothing to user space, so the canary is
+ * neither noise nor a finding. A count that does not move while its event
+ * certainly happened means the hook no longer runs: its link was detached
+ * or closed from outside.
+ */
+enum mw_canary_hook {
+	MW_CANARY_EXEC = 0,
+	MW_CANARY_EXIT,
+	MW_CANARY_CONNECT4,
+	MW_CANARY_CONNECT6,
+	MW_CANARY_SENDMSG4,
+	MW_CANARY_SENDMSG6,
+	MW_CANARY_EGRESS,
+	MW_CANARY_INGRESS,
+	MW_CANARY_SOCK_STATE,
+	MW_CANARY_MAX,
+};
+
+/* The BPF side's global mw_canary (.bss), mapped into the daemon. */
+struct mw_canary {
+	__u64 cookie[2];             /* written by the daemon: its canary TCP sockets */
+	__u32 udp_port;              /* written by the daemon: its UDP canary's port, host order */
+	__u32 pad;
+	__u64 seen[MW_CANARY_MAX];   /* written by the hooks */
+};
+
 /* Value of the per-process and per-thread CPU sample maps. */
 struct mw_cpu {
 	__u64 samples;
@@ -151,5 +189,6 @@ _Static_assert(sizeof(struct mw_conn) == 224, "mw_conn layout");
 _Static_assert(sizeof(struct mw_conn_event) == 264, "mw_conn_event layout");
 _Static_assert(sizeof(struct mw_payload_event) == 552, "mw_payload_event layout");
 _Static_assert(sizeof(struct mw_cpu) == 24, "mw_cpu layout");
+_Static_assert(sizeof(struct mw_canary) == 24 + 8 * MW_CANARY_MAX, "mw_canary layout");
 
 #endif /* MINERWATCH_H */

@@ -37,14 +37,29 @@
 #define SK_PASS 1
 #define IPPROTO_UDP_ 17
 
-/* A UDP socket about to send a DNS query: its packets are worth a look. */
-static __always_inline void track_dns(struct bpf_sock_addr *ctx)
+/*
+ * A UDP socket about to send a DNS query: its packets are worth a look.
+ * canary_hook names the hook for the self-check's datagram (see struct
+ * mw_canary), MW_CANARY_MAX where there is none.
+ */
+static __always_inline void track_dns(struct bpf_sock_addr *ctx, __u32 canary_hook)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u16 port;
+	__u32 pid;
 	__u64 cookie;
 
-	if (ctx->protocol != IPPROTO_UDP_ || bpf_ntohs((__u16)ctx->user_port) != MW_DNS_PORT ||
-	    pid == mw_self_tgid)
+	if (ctx->protocol != IPPROTO_UDP_)
+		return;
+	port = bpf_ntohs((__u16)ctx->user_port);
+	if (port != MW_DNS_PORT) {
+		/* Only a datagram to the canary's port costs a look at the pid. */
+		if (port && port == mw_canary.udp_port &&
+		    (bpf_get_current_pid_tgid() >> 32) == mw_self_tgid)
+			mw_canary_seen(canary_hook);
+		return;
+	}
+	pid = bpf_get_current_pid_tgid() >> 32;
+	if (pid == mw_self_tgid)
 		return;
 	cookie = bpf_get_socket_cookie(ctx);
 	bpf_map_update_elem(&mw_dns_socks, &cookie, &pid, BPF_ANY);
@@ -56,14 +71,20 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	__u64 cookie;
 
 	if (ctx->protocol == IPPROTO_UDP_) {
-		track_dns(ctx);
+		track_dns(ctx, MW_CANARY_MAX);
 		return;
 	}
 	if (ctx->protocol != IPPROTO_TCP)
 		return;
 	c.pid = bpf_get_current_pid_tgid() >> 32;
-	if (c.pid == mw_self_tgid)
+	/*
+	 * The daemon's own connections are not tracked. One of them is the
+	 * self-check's canary; any of them shows that this hook runs.
+	 */
+	if (c.pid == mw_self_tgid) {
+		mw_canary_seen(family == AF_INET ? MW_CANARY_CONNECT4 : MW_CANARY_CONNECT6);
 		return;
+	}
 	cookie = bpf_get_socket_cookie(ctx);
 	c.family = family;
 	c.dport = bpf_ntohs((__u16)ctx->user_port);
@@ -132,14 +153,14 @@ int mw_connect6(struct bpf_sock_addr *ctx)
 SEC("cgroup/sendmsg4")
 int mw_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	track_dns(ctx);
+	track_dns(ctx, MW_CANARY_SENDMSG4);
 	return SK_PASS;
 }
 
 SEC("cgroup/sendmsg6")
 int mw_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	track_dns(ctx);
+	track_dns(ctx, MW_CANARY_SENDMSG6);
 	return SK_PASS;
 }
 
@@ -308,6 +329,8 @@ int mw_egress(struct __sk_buff *skb)
 
 	if (c)
 		account(skb, c, cookie, MW_DIR_OUT);
+	else if (mw_canary_cookie(cookie))
+		mw_canary_seen(MW_CANARY_EGRESS); /* the self-check's SYN */
 	else
 		dns_query(skb, cookie);
 	return SK_PASS;
@@ -321,6 +344,8 @@ int mw_ingress(struct __sk_buff *skb)
 
 	if (c)
 		account(skb, c, cookie, MW_DIR_IN);
+	else if (mw_canary_cookie(cookie))
+		mw_canary_seen(MW_CANARY_INGRESS); /* the RST answering it */
 	return SK_PASS;
 }
 
@@ -337,8 +362,11 @@ static __always_inline int handle_state(const struct sock *sk, int newstate)
 	if (!cookie)
 		return 0;
 	c = bpf_map_lookup_elem(&mw_conns, &cookie);
-	if (!c)
+	if (!c) {
+		if (mw_canary_cookie(cookie))
+			mw_canary_seen(MW_CANARY_SOCK_STATE);
 		return 0;
+	}
 	c->state = newstate;
 	if (newstate == TCP_ESTABLISHED) {
 		c->established_ns = bpf_ktime_get_boot_ns();

@@ -32,6 +32,14 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	e->hdr.pid = BPF_CORE_READ(task, tgid);
 	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	/*
+	 * The daemon runs nothing but its self-check canary: a child of the
+	 * daemon exec'ing is that canary. Counted, never recorded.
+	 */
+	if (e->ppid == mw_self_tgid) {
+		mw_canary_seen(MW_CANARY_EXEC);
+		return 0;
+	}
 	ug = bpf_get_current_uid_gid();
 	e->uid = (__u32)ug;
 	e->gid = ug >> 32;
@@ -77,6 +85,11 @@ static __always_inline int handle_exit(struct task_struct *task)
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	bpf_map_delete_elem(&mw_cpu_proc, &tgid);
+	/* The self-check canary (see handle_exec) leaves without a record. */
+	if (BPF_CORE_READ(task, real_parent, tgid) == mw_self_tgid) {
+		mw_canary_seen(MW_CANARY_EXIT);
+		return 0;
+	}
 
 	e = mw_reserve(sizeof(*e), MW_EV_EXIT);
 	if (!e)

@@ -23,6 +23,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "minerwatch.h" /* before the skeleton: it names struct mw_canary */
 #include "hookcost.skel.h"
 
 enum mode { M_NONE, M_SWITCH, M_SAMPLE, M_N };

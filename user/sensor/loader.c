@@ -16,6 +16,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "minerwatch.h" /* before the skeleton: it names struct mw_canary */
 #include "minerwatch.skel.h"
 #include "loader.h"
 #include "log.h"
@@ -24,8 +25,10 @@
 #define MAX_CPUS 1024
 
 enum prog_idx {
-	P_EXEC, P_EXIT, P_CPU, P_CONNECT4, P_CONNECT6, P_SENDMSG4, P_SENDMSG6, P_EGRESS,
-	P_INGRESS, P_STATE, P_N
+	P_EXEC = MW_PROG_EXEC, P_EXIT = MW_PROG_EXIT, P_CPU = MW_PROG_CPU,
+	P_CONNECT4 = MW_PROG_CONNECT4, P_CONNECT6 = MW_PROG_CONNECT6,
+	P_SENDMSG4 = MW_PROG_SENDMSG4, P_SENDMSG6 = MW_PROG_SENDMSG6, P_EGRESS = MW_PROG_EGRESS,
+	P_INGRESS = MW_PROG_INGRESS, P_STATE = MW_PROG_STATE, P_N = MW_PROG_N
 };
 
 static const char *const prog_names[P_N] = {
@@ -41,6 +44,11 @@ struct loader {
 	struct bpf_link *links[P_N];
 	struct bpf_link **cpu_links;
 	int *cpu_fds;
+	/* Each link as attached, and what the self-check last found of it. */
+	struct link_expect expect[P_N];
+	struct link_expect *cpu_expect;
+	enum link_verdict verdict[P_N];
+	enum link_verdict *cpu_verdict;
 	int ncpus;
 	int cgroup_fd;
 	char btf_source[128];
@@ -170,9 +178,48 @@ static int open_and_load(const struct loader_opts *o, bool btf, struct minerwatc
 	return 0;
 }
 
+/* What the kernel says of a link descriptor now. */
+static void query_link(int fd, struct link_seen *out)
+{
+	struct bpf_link_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	memset(out, 0, sizeof(*out));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		out->err = fd < 0 ? -EBADF : -errno;
+		return;
+	}
+	out->id = info.id;
+	out->prog_id = info.prog_id;
+	out->type = info.type;
+	if (info.type == BPF_LINK_TYPE_CGROUP)
+		out->cgroup_id = info.cgroup.cgroup_id;
+}
+
+/* Remembers a fresh link's identity, for the self-check to compare against. */
+static void remember(struct bpf_link *link, struct link_expect *want)
+{
+	struct link_seen now;
+
+	memset(want, 0, sizeof(*want));
+	query_link(bpf_link__fd(link), &now);
+	if (now.err)
+		return; /* id 0: never judged */
+	want->id = now.id;
+	want->prog_id = now.prog_id;
+	want->type = now.type;
+	want->cgroup_id = now.cgroup_id;
+}
+
 static void record(struct loader *l, int idx, const char *hook, struct bpf_link *link, int e)
 {
 	struct prog_state *p = &l->progs[idx];
+
+	if (link)
+		remember(link, &l->expect[idx]);
+	else
+		l->verdict[idx] = LINK_NONE;
 
 	p->name = prog_names[idx];
 	snprintf(p->hook, sizeof(p->hook), "%s", hook);
@@ -205,7 +252,7 @@ static struct bpf_link *attach_cgroup(struct loader *l, struct bpf_program *prog
 	return link;
 }
 
-static int online_cpus(bool *online, int max)
+int loader__online_cpus(bool *online, int max)
 {
 	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
 	int a, b, n = 0;
@@ -239,13 +286,16 @@ static int online_cpus(bool *online, int max)
 static void attach_sampler(struct loader *l, uint32_t hz)
 {
 	static bool online[MAX_CPUS];
-	int n = online_cpus(online, MAX_CPUS), ok = 0, first_err = 0;
+	int n = loader__online_cpus(online, MAX_CPUS), ok = 0, first_err = 0;
 	struct prog_state *p = &l->progs[P_CPU];
 
 	p->name = prog_names[P_CPU];
 	l->cpu_links = calloc(MAX_CPUS, sizeof(*l->cpu_links));
 	l->cpu_fds = calloc(MAX_CPUS, sizeof(*l->cpu_fds));
-	if (n <= 0 || !l->cpu_links || !l->cpu_fds) {
+	l->cpu_expect = calloc(MAX_CPUS, sizeof(*l->cpu_expect));
+	l->cpu_verdict = calloc(MAX_CPUS, sizeof(*l->cpu_verdict));
+	if (n <= 0 || !l->cpu_links || !l->cpu_fds || !l->cpu_expect || !l->cpu_verdict) {
+		l->verdict[P_CPU] = LINK_NONE;
 		snprintf(p->error, sizeof(p->error), "cannot list online CPUs");
 		return;
 	}
@@ -273,11 +323,14 @@ static void attach_sampler(struct loader *l, uint32_t hz)
 			first_err = first_err ? first_err : -errno;
 			continue;
 		}
+		remember(l->cpu_links[cpu], &l->cpu_expect[cpu]);
 		ok++;
 	}
 	l->ncpus = MAX_CPUS;
 	snprintf(p->hook, sizeof(p->hook), "perf_event/cpu-clock %uHz on %d/%d CPUs", hz, ok, n);
 	p->attached = ok > 0;
+	if (!ok)
+		l->verdict[P_CPU] = LINK_NONE;
 	if (ok < n)
 		snprintf(p->error, sizeof(p->error), "%d CPU(s) not sampled: %s", n - ok,
 			 strerror(-first_err));
@@ -422,6 +475,7 @@ int loader__start(const struct loader_opts *o, struct loader **ret, char *err, s
 				struct prog_state *p = &l->progs[cg[i]];
 
 				p->name = prog_names[cg[i]];
+				l->verdict[cg[i]] = LINK_NONE;
 				snprintf(p->hook, sizeof(p->hook), "cgroup");
 				if (cgroup_err)
 					snprintf(p->error, sizeof(p->error),
@@ -456,6 +510,8 @@ void loader__stop(struct loader *l)
 	}
 	free(l->cpu_links);
 	free(l->cpu_fds);
+	free(l->cpu_expect);
+	free(l->cpu_verdict);
 	if (l->cgroup_fd >= 0)
 		close(l->cgroup_fd);
 	minerwatch_bpf__destroy(l->skel);
@@ -562,4 +618,123 @@ uint64_t loader__map_bytes(const struct loader *l)
 		total += v;
 	}
 	return total;
+}
+
+volatile struct mw_canary *loader__canary(const struct loader *l)
+{
+	return l->skel->bss ? &l->skel->bss->mw_canary : NULL;
+}
+
+int loader__perf_count(const struct loader *l, int cpu, uint64_t *count)
+{
+	if (cpu < 0 || cpu >= l->ncpus || !l->cpu_fds || l->cpu_fds[cpu] < 0 || !l->cpu_links[cpu])
+		return -ENOENT;
+	if (read(l->cpu_fds[cpu], count, sizeof(*count)) != sizeof(*count))
+		return -errno;
+	return 0;
+}
+
+int loader__sampled_cpus(const struct loader *l, bool *sampled, int max)
+{
+	int n = max < l->ncpus ? max : l->ncpus;
+
+	for (int c = 0; c < n; c++)
+		sampled[c] = l->cpu_links && l->cpu_links[c];
+	return n < 0 ? 0 : n;
+}
+
+const char *loader__link_verdict_name(enum link_verdict v)
+{
+	switch (v) {
+	case LINK_OK: return "attached";
+	case LINK_NONE: return "never attached";
+	case LINK_DETACHED: return "BPF link detached from its target from outside";
+	case LINK_CLOSED: return "BPF link closed from outside";
+	case LINK_REPLACED: return "BPF link now runs another program";
+	}
+	return "?";
+}
+
+/*
+ * A link detached with BPF_LINK_DETACH (bpftool link detach) stays a valid
+ * link object with its target cleared: a cgroup link then reports cgroup id
+ * 0. On 6.18 only cgroup links (among ours) can be detached that way;
+ * tracepoint and perf-event links answer EOPNOTSUPP and go away only with
+ * their last descriptor, which only someone inside the process (ptrace) or
+ * its end can close. A descriptor that no longer names our link (an error,
+ * or another object with the number reused) means that happened.
+ */
+enum link_verdict loader__judge_link(const struct link_expect *want, const struct link_seen *got)
+{
+	if (!want->id)
+		return LINK_OK; /* never known: nothing to compare */
+	if (got->err || got->id != want->id)
+		return LINK_CLOSED;
+	if (got->prog_id != want->prog_id)
+		return LINK_REPLACED;
+	if (want->type == BPF_LINK_TYPE_CGROUP && got->cgroup_id != want->cgroup_id)
+		return LINK_DETACHED;
+	return LINK_OK;
+}
+
+/* One link: its verdict, sticky once bad (a link never comes back). */
+static enum link_verdict check_one(struct bpf_link *link, const struct link_expect *want,
+				   enum link_verdict *verdict)
+{
+	struct link_seen got;
+
+	if (!link || *verdict != LINK_OK)
+		return *verdict;
+	query_link(bpf_link__fd(link), &got);
+	*verdict = loader__judge_link(want, &got);
+	/*
+	 * Closed or replaced: the descriptor number is no longer ours to close
+	 * (it may be reused by now), so teardown must not close it.
+	 */
+	if (*verdict == LINK_CLOSED)
+		bpf_link__disconnect(link);
+	return *verdict;
+}
+
+enum link_verdict loader__check_links(struct loader *l, int p, char *why, size_t whysz)
+{
+	enum link_verdict worst = LINK_OK;
+	int bad = 0, first = -1;
+
+	if (whysz)
+		why[0] = '\0';
+	if (p < 0 || p >= P_N)
+		return LINK_OK;
+	if (p != P_CPU) {
+		worst = check_one(l->links[p], &l->expect[p], &l->verdict[p]);
+		if (worst != LINK_OK && worst != LINK_NONE) {
+			if (l->expect[p].type == BPF_LINK_TYPE_CGROUP && worst == LINK_DETACHED)
+				snprintf(why, whysz, "%s (link %u now reports cgroup id 0)",
+					 loader__link_verdict_name(worst), l->expect[p].id);
+			else
+				snprintf(why, whysz, "%s (link %u)", loader__link_verdict_name(worst),
+					 l->expect[p].id);
+		}
+		return worst;
+	}
+	if (l->verdict[P_CPU] == LINK_NONE)
+		return LINK_NONE;
+	for (int c = 0; l->cpu_links && c < l->ncpus; c++) {
+		enum link_verdict v;
+
+		if (!l->cpu_links[c])
+			continue;
+		v = check_one(l->cpu_links[c], &l->cpu_expect[c], &l->cpu_verdict[c]);
+		if (v == LINK_OK)
+			continue;
+		bad++;
+		if (first < 0) {
+			first = c;
+			worst = v;
+		}
+	}
+	if (bad)
+		snprintf(why, whysz, "%s on %d CPU(s) (CPU %d, link %u)",
+			 loader__link_verdict_name(worst), bad, first, l->cpu_expect[first].id);
+	return worst;
 }
