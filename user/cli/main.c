@@ -233,11 +233,16 @@ static void print_status(json_object *st)
 		json_object *p = json_object_array_get_idx(progs, i);
 		json_object *att = get(p, "attached");
 
+		json_object *sc = get(p, "self_check");
+
 		printf("  %-12s %-40s %s", safe(p, "name", b1, sizeof(b1)),
 		       safe(p, "hook", b2, sizeof(b2)),
 		       att && json_object_get_boolean(att) ? "attached" : "NOT ATTACHED");
 		if (get(p, "error"))
 			printf(": %s", safe(p, "error", b3, sizeof(b3)));
+		/* The self-check's verdict: attached once is not the same as running now. */
+		if (sc && !strcmp(safe(p, "self_check", b2, sizeof(b2)), "not firing"))
+			printf(", NOT FIRING: %s", safe(p, "self_check_reason", b3, sizeof(b3)));
 		printf("\n");
 	}
 	printf("events: exec %lld, exit %lld, connect %lld, close %lld, payload %lld, dns %lld, "
@@ -250,6 +255,15 @@ static void print_status(json_object *st)
 	       (long long)num(l, "total"), (long long)num(l, "ringbuf_exec"),
 	       (long long)num(l, "ringbuf_connect"), (long long)num(l, "ringbuf_payload"),
 	       (long long)num(l, "conn_map_full"), (long long)num(l, "cpu_map_full"));
+	{
+		json_object *sc = get(st, "self_check");
+
+		if (sc)
+			printf("self-check: every %llds, %lld rounds, %lld hook(s) found not firing "
+			       "since start, %lld health record(s)\n",
+			       (long long)num(sc, "interval_seconds"), (long long)num(sc, "rounds"),
+			       (long long)num(sc, "blinded"), (long long)num(sc, "health_records"));
+	}
 	printf("tracked: %lld processes, %lld connections; BPF maps %.1f MiB\n",
 	       (long long)num(t, "processes"), (long long)num(t, "connections"),
 	       (double)num(t, "bpf_map_bytes") / (1 << 20));

@@ -150,7 +150,10 @@ int caps__drop_after_attach(char *err, size_t errsz)
 		snprintf(err, errsz, "no_new_privs: %s", strerror(errno));
 		return -errno;
 	}
-	/* Nothing is ever executed: ambient capabilities go too. */
+	/*
+	 * The only program ever run is the self-check's canary (the daemon's own
+	 * binary, which exits at once): it needs no capabilities, ambient ones go.
+	 */
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (set(d)) {
 		snprintf(err, errsz, "capset: %s", strerror(errno));

@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "canary.h"
 #include "caps.h"
 #include "cloudctx.h"
 #include "clock.h"
@@ -390,6 +391,7 @@ static void tick(struct mwd *m)
 
 	read_kstats(m);
 	report_losses(m);
+	canary__tick(m->canary, m, now);
 	e = cpu_reader__poll(m->cpu, m->procs, now - m->last_cpu_boot_ns, cpu_lookup, m);
 	if (e < 0)
 		log_warn("reading CPU samples failed: %s", strerror(-e));
@@ -697,6 +699,10 @@ static int setup(struct mwd *m)
 			log_warn("cannot drop capabilities: %s", cerr);
 		m->caps_kept = caps__effective();
 	}
+	/* From the first tick on, every hook proves every few seconds that it still runs. */
+	m->canary = canary__new();
+	if (!m->canary)
+		log_warn("self-check disabled: out of memory");
 	m->ready = true;
 	m->ready_boot_ns = mwd__boot_ns();
 	m->watchdog_s = notify__watchdog_interval();
@@ -721,6 +727,8 @@ static void teardown(struct mwd *m)
 		sink__set_journal(m->sink, NULL, NULL);
 	}
 	ring_buffer__free(m->rb);
+	canary__free(m->canary);
+	m->canary = NULL;
 	loader__stop(m->loader);
 	cloudctx__stop(m->cloud);
 	m->cloud = NULL;

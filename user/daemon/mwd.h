@@ -22,9 +22,11 @@
 #include "loader.h"
 #include "minerwatch.h"
 #include "proc_table.h"
+#include "selfcheck.h"
 #include "sink.h"
 
 struct ring_buffer;
+struct canary;
 struct control;
 struct name_list;
 struct suppress_list;
@@ -88,6 +90,10 @@ struct mwd {
 	uint64_t journal_already_written; /* of those, found already in the output */
 	uint64_t ticks;
 	uint64_t drains;          /* timer expiries since the last tick */
+
+	/* The self-check against blinding (selfcheck.h, canary.h). */
+	struct selfcheck selfcheck;
+	struct canary *canary;     /* NULL until ready */
 };
 
 /* Defaults, file, environment, overrides: the whole configuration. */

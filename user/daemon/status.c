@@ -70,6 +70,18 @@ bool mwd__healthy(struct mwd *m, char *reasons, size_t sz)
 	if (m->journal_error)
 		REASON("findings journal in %s cannot be saved: %s (findings held in memory only)",
 		       m->cfg.state_dir, strerror(m->journal_error));
+	if (selfcheck__any_blind(&m->selfcheck)) {
+		const char *names[MW_PROG_N] = { 0 };
+		char sc[1536];
+
+		for (int i = 0; m->loader && i < MW_PROG_N; i++) {
+			const struct prog_state *p = loader__prog(m->loader, i);
+
+			names[i] = p ? p->name : NULL;
+		}
+		selfcheck__reasons(&m->selfcheck, names, sc, sizeof(sc));
+		REASON("%s", sc);
+	}
 #undef REASON
 	return ok;
 }
@@ -236,6 +248,13 @@ static json_object *status_obj(struct mwd *m)
 		json_object_object_add(po, "attached", json_object_new_boolean(p->attached));
 		if (p->error[0])
 			add_str(po, "error", p->error);
+		if (i < MW_PROG_N) {
+			const struct sc_hook *h = &m->selfcheck.hook[i];
+
+			add_str(po, "self_check", selfcheck__state_name(h->state));
+			if (h->state == SC_BLIND)
+				add_str(po, "self_check_reason", h->why);
+		}
 		json_object_array_add(progs, po);
 	}
 	json_object_object_add(o, "programs", progs);
@@ -295,6 +314,21 @@ static json_object *status_obj(struct mwd *m)
 		json_object_object_add(o, "finding_counts", fc);
 	}
 
+	{
+		json_object *sc = json_object_new_object(), *blind = json_object_new_array();
+
+		add_u64(sc, "interval_seconds", SELFCHECK_INTERVAL_S);
+		add_u64(sc, "rounds", m->selfcheck.rounds);
+		add_u64(sc, "failed_checks", m->selfcheck.failed_checks);
+		add_u64(sc, "blinded", m->selfcheck.blinded);
+		add_u64(sc, "health_records", m->selfcheck.health_records);
+		for (int i = 0; m->loader && i < MW_PROG_N; i++)
+			if (m->selfcheck.hook[i].state == SC_BLIND)
+				json_object_array_add(blind, json_object_new_string(
+								     loader__prog(m->loader, i)->name));
+		json_object_object_add(sc, "not_firing", blind);
+		json_object_object_add(o, "self_check", sc);
+	}
 	add_cloud(m, o);
 	{
 		json_object *priv = json_object_new_object(), *kept = json_object_new_array();
