@@ -357,6 +357,23 @@ def test_sensor_container_is_healthy_with_only_the_task_capabilities(task):
     assert os.readlink(f"/proc/{task.ctr.pid}/ns/net") == os.readlink("/proc/self/ns/net")
 
 
+def test_self_check_canaries_work_inside_the_container(task):
+    """The self-check against blinding runs its canaries from inside the
+    container as on the host: its own binary from a read-only image with no
+    shell, loopback sockets in the host's network, /proc/stat under /host."""
+    st = wait_for(lambda: (lambda s: s if s and s["self_check"]["rounds"] >= 2 else None)(
+        task.status()), 60, interval=0.5, what="two self-check rounds in the container")
+    assert st["state"] == "healthy", st.get("reasons")
+    assert st["self_check"]["not_firing"] == [] and st["self_check"]["failed_checks"] == 0
+    verdicts = {p["name"]: p["self_check"] for p in st["programs"]}
+    for prog in ("exec", "exit", "cpu_sample", "connect4", "sendmsg4", "skb_egress",
+                 "skb_ingress", "sock_state"):
+        assert verdicts[prog] == "ok", verdicts
+    # The canary child writes nothing: the container's stdout is findings only.
+    for line in task.stdout_lines():
+        assert line.get("class_uid") in (2004, 6008), line
+
+
 def test_health_check_command_passes_inside_the_container(task):
     assert task.health[0] == "CMD"
     r = task.ctr.exec(task.health[1:], timeout=task.c["healthCheck"]["timeout"])

@@ -299,10 +299,20 @@ scenario_events() {
 		e=$(counter exec) c=$(counter connect) s=$(counter cpu_samples)
 		[ "${e:-0}" -ge $((${e0:-0} + 3)) ] && [ "${c:-0}" -gt "${c0:-0}" ] && [ "${s:-0}" -gt 0 ]
 	}
-	if [ -n "$port" ] && poll 30 counted; then
-		result events pass "exec $e0->$e connect $c0->$c cpu_samples $s"
+	# The self-check's canaries reached every hook on this kernel too: two
+	# rounds judged, none found not firing, and at least the eight hooks that
+	# do not need ::1 found firing.
+	self_checked() {
+		_st=$(status_json)
+		r=$(printf '%s' "$_st" | json_num rounds)
+		ok=$(printf '%s' "$_st" | grep -o '"self_check":"ok"' | wc -l)
+		nf=$(printf '%s' "$_st" | grep -o '"self_check":"not firing"' | wc -l)
+		[ "${r:-0}" -ge 2 ] && [ "$ok" -ge 8 ] && [ "$nf" -eq 0 ]
+	}
+	if [ -n "$port" ] && poll 30 counted && poll 30 self_checked; then
+		result events pass "exec $e0->$e connect $c0->$c cpu_samples $s; self-check $r rounds, $ok hooks firing"
 	else
-		result events fail "exec ${e0:-?}->${e:-?} connect ${c0:-?}->${c:-?} cpu_samples ${s:-?} (want +3, +1, >0)${port:- (echo server did not start)}"
+		result events fail "exec ${e0:-?}->${e:-?} connect ${c0:-?}->${c:-?} cpu_samples ${s:-?} (want +3, +1, >0)${port:- (echo server did not start)}; self-check ${r:-?} rounds, ${ok:-?} hooks firing, ${nf:-?} not firing (want >= 2, >= 8, 0)"
 	fi
 	kill -TERM "$echo_pid" 2>/dev/null
 	wait_exit "$echo_pid" 10
