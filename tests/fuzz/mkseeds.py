@@ -213,6 +213,11 @@ def seeds_records():
         + cpu([(1900, 2**63, 1900)])
         + chunk(conn_rec(EV_CONNECT, 1900, 19, 3333))
         + chunk(payload_rec(1900, 19, DIR_OUT, 0, STRATUM_SUB)))
+    put(d, "regress-empty-payload-segment",
+        chunk(exec_rec(2000, start, "xmrig", "/tmp/xmrig", ["xmrig"]))
+        + chunk(conn_rec(EV_CONNECT, 2000, 20, 3333))
+        + chunk(payload_rec(2000, 20, DIR_OUT, 0, b"", length=0, seg_len=0))
+        + chunk(payload_rec(2000, 20, DIR_OUT, 1, STRATUM_SUB)))
     put(d, "cpu-only", cpu([(1, 5, 1), (2, 400, 2), (0xFFFFFFFF, 2**64 - 1, 0)])
         + cpu([(3, 0, 1)], threads=True) + tick(1) + cpu([(2, 0, 2)]) + tick(8191))
 

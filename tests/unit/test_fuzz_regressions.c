@@ -18,6 +18,8 @@
  *   regress-cores-ratio-overflow  the same samples in a finding:
  *       jout_ratio() converted the rounded ratio past int64_t (UB; a
  *       negative "cores" in the finding)
+ *   regress-empty-payload-segment a payload record with no bytes before any
+ *       capture buffer existed: memcpy of nothing to a NULL buffer (UB)
  *
  * Under `make sanitize` the replays also show any undefined behaviour.
  */

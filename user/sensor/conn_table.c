@@ -173,6 +173,9 @@ int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *da
 	room = CONN_CAPTURE_MAX - c->cap_len[dir];
 	if (len > room)
 		len = room;
+	/* An empty segment adds nothing (and the buffer may not exist yet). */
+	if (!len && !(seg_len > len && len < room))
+		return 0;
 	/* One byte more for the line end added after a cut segment. */
 	if (!cap_reserve(c, dir, c->cap_len[dir] + len + (seg_len > len && len < room)))
 		return 0;
