@@ -112,5 +112,5 @@ sanitize-unit:
 sanitize-integration:
 	$(Q)$(MAKE) --no-print-directory OUT=$(SAN_OUT) CC='$(SAN_CC)' CFLAGS='$(SAN_CFLAGS)' \
 		LDFLAGS='-fsanitize=address,undefined' all
-	$(Q)$(SAN_ENV) MW_BUILD=$(abspath $(SAN_OUT)) $(PYTHON) -m pytest -v $(SAN_PYTEST_SKIP) \
+	$(Q)$(SAN_ENV) MW_SANITIZED=1 MW_BUILD=$(abspath $(SAN_OUT)) $(PYTHON) -m pytest -v $(SAN_PYTEST_SKIP) \
 		tests/integration

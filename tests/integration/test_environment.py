@@ -290,6 +290,9 @@ def test_either_capability_set_is_enough(launch, drop, kept):
 
 # --- procfs -------------------------------------------------------------------
 
+@pytest.mark.skipif(bool(os.environ.get("MW_SANITIZED")),
+                    reason="the sanitizer runtime needs /proc at exit (LeakSanitizer fails "
+                           "and sets the exit status); make test covers this case")
 def test_no_procfs_exits_2(tmp):
     r = run_to_exit(tmp, private_mounts(
         "mount -t tmpfs -o size=4k noproc /proc\n"
