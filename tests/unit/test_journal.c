@@ -186,9 +186,9 @@ struct seen {
 	struct sink *s;
 };
 
-static void count_pending(const char *line, void *arg)
+static void count_pending(char *line, void *arg)
 {
-	(void)line;
+	free(line);
 	(*(size_t *)arg)++;
 }
 

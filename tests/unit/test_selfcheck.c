@@ -202,6 +202,7 @@ static void test_reasons_are_bounded(void **state)
 	struct sc_obs obs[MW_PROG_N];
 	char small[40];
 
+	/* Every canary note is a full buffer of 'x': the reasons must stop at small's end. */
 	(void)state;
 	memset(obs, 0, sizeof(obs));
 	for (int p = 0; p < MW_PROG_N; p++) {

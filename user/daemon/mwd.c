@@ -280,28 +280,28 @@ static void add_open(const struct journal_open *o, void *arg)
 	b->j.open[b->j.nopen++] = *o; /* borrows o->line */
 }
 
-static void add_pending(const char *line, void *arg)
+/* Keeps the sink's copy of the line; a journal missing one is not saved. */
+static void add_pending(char *line, void *arg)
 {
 	struct journal_build *b = arg;
-	char *copy;
 
+	if (!line) {
+		b->oom = true;
+		return;
+	}
 	if (b->j.npending == b->cap_pending) {
 		size_t cap = b->cap_pending ? b->cap_pending * 2 : 16;
 		char **n = realloc(b->j.pending, cap * sizeof(*n));
 
 		if (!n) {
+			free(line);
 			b->oom = true;
 			return;
 		}
 		b->j.pending = n;
 		b->cap_pending = cap;
 	}
-	copy = strdup(line);
-	if (!copy) {
-		b->oom = true;
-		return;
-	}
-	b->j.pending[b->j.npending++] = copy;
+	b->j.pending[b->j.npending++] = line;
 }
 
 /*

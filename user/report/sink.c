@@ -290,18 +290,17 @@ void sink__set_journal(struct sink *s, void (*fn)(void *arg), void *arg)
 	s->journal_arg = arg;
 }
 
-void sink__each_pending(const struct sink *s, void (*fn)(const char *line, void *arg), void *arg)
+void sink__each_pending(const struct sink *s, void (*fn)(char *line, void *arg), void *arg)
 {
 	for (const struct line *l = s->head; l; l = l->next) {
 		/* The text ends in its newline, not a NUL. */
 		char *t = malloc(l->len);
 
-		if (!t)
-			continue;
-		memcpy(t, l->text, l->len - 1);
-		t[l->len - 1] = '\0';
+		if (t) {
+			memcpy(t, l->text, l->len - 1);
+			t[l->len - 1] = '\0';
+		}
 		fn(t, arg);
-		free(t);
 	}
 }
 

@@ -37,9 +37,11 @@ void sink__stats(const struct sink *s, struct sink_stats *ret);
  * so that the caller can keep a journal of what is still to be written.
  */
 void sink__set_journal(struct sink *s, void (*fn)(void *arg), void *arg);
-/* Each line still queued, oldest first (without its newline). */
-void sink__each_pending(const struct sink *s, void (*fn)(const char *line, void *arg),
-			void *arg);
+/*
+ * Each line still queued, oldest first, as a malloc'd string without its
+ * newline that fn owns (keeps or frees); NULL when out of memory.
+ */
+void sink__each_pending(const struct sink *s, void (*fn)(char *line, void *arg), void *arg);
 /*
  * Queues lines left over from an earlier run, skipping any already among the
  * last lines of the output file (written just before that run was killed),
