@@ -216,6 +216,26 @@ static uint32_t ns_pid(const char *host_root, uint32_t pid)
 	return last;
 }
 
+/*
+ * The Close made from the last record written for a finding (finding__closed);
+ * *closed (when given) is set before the record is queued, so that the
+ * journal no longer lists the finding as open.
+ */
+static void write_closed(struct detector *d, const char *last_line, bool *closed)
+{
+	char *line = finding__closed(last_line, clock__ms(CLOCK_REALTIME));
+
+	if (!line) {
+		d->st.build_failures++;
+		return;
+	}
+	if (closed)
+		*closed = true;
+	sink__write(d->sink, line);
+	free(line);
+	d->st.closed++;
+}
+
 static void emit(struct detector *d, struct fstate *f, enum finding_activity act)
 {
 	struct proc *p = f->p;
@@ -235,17 +255,8 @@ static void emit(struct detector *d, struct fstate *f, enum finding_activity act
 		 * again: there is nothing new to report, and the Close is the last
 		 * record written, closed.
 		 */
-		if (act == FINDING_CLOSE && f->last_line) {
-			line = finding__closed(f->last_line, clock__ms(CLOCK_REALTIME));
-			if (line) {
-				f->closed = true;
-				sink__write(d->sink, line);
-				free(line);
-				d->st.closed++;
-			} else {
-				d->st.build_failures++;
-			}
-		}
+		if (act == FINDING_CLOSE && f->last_line)
+			write_closed(d, f->last_line, &f->closed);
 		return;
 	}
 	if (!f->have_sha && act == FINDING_CREATE)
@@ -934,20 +945,7 @@ size_t detector__restore(struct detector *d, const struct journal *j, bool *cont
 
 void detector__close_gone(struct detector *d, const struct journal *j, const bool *continued)
 {
-	uint64_t now_ms = clock__ms(CLOCK_REALTIME);
-
-	for (size_t i = 0; i < j->nopen; i++) {
-		char *line;
-
-		if (continued[i])
-			continue;
-		line = finding__closed(j->open[i].line, now_ms);
-		if (!line) {
-			d->st.build_failures++;
-			continue;
-		}
-		sink__write(d->sink, line);
-		free(line);
-		d->st.closed++;
-	}
+	for (size_t i = 0; i < j->nopen; i++)
+		if (!continued[i])
+			write_closed(d, j->open[i].line, NULL);
 }
