@@ -93,14 +93,6 @@ MW_MAP struct {
 	__type(value, struct mw_cpu);
 } mw_cpu_thread SEC(".maps");
 
-/* Per-CPU scratch space for records too large for the BPF stack. */
-MW_MAP struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mw_exec_event);
-} mw_scratch SEC(".maps");
-
 static __always_inline struct mw_stats *mw_stats(void)
 {
 	__u32 zero = 0;
@@ -161,20 +153,6 @@ static __always_inline void mw_submit(void *rec, __u32 type)
 	if (s && type < MW_EV_TYPE_MAX)
 		s->events[type]++;
 	bpf_ringbuf_submit(rec, mw_wakeup(type));
-}
-
-/* Copy a record built in scratch space into the ring buffer. */
-static __always_inline void mw_output(void *rec, __u64 size, __u32 type)
-{
-	struct mw_stats *s = mw_stats();
-	long err = bpf_ringbuf_output(&mw_events, rec, size, mw_wakeup(type));
-
-	if (s && type < MW_EV_TYPE_MAX) {
-		if (err)
-			s->ringbuf_drops[type]++;
-		else
-			s->events[type]++;
-	}
 }
 
 #endif /* MW_MAPS_BPF_H */

@@ -20,8 +20,9 @@
  *                                                     captured on egress
  *
  * The connect hooks run in the caller's context, which is what ties a socket
- * to a process; the skb hooks only count for sockets found in mw_conns, so
- * untracked traffic costs one hash lookup.
+ * to a process; the skb hooks only count for sockets found in mw_conns, and
+ * a socket without a cookie cannot be there (see tcp_cookie()), so most
+ * untracked traffic costs a pointer cast and one load.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -184,7 +185,7 @@ static __always_inline int l3_header(struct __sk_buff *skb, __u32 *l3, __u8 *pro
 }
 
 /* Offset and length of the TCP payload of a segment, or -1 if not TCP. */
-static __always_inline int tcp_payload(struct __sk_buff *skb, __u32 *off, __u32 *len)
+static __always_inline int tcp_payload_copied(struct __sk_buff *skb, __u32 *off, __u32 *len)
 {
 	__u32 l3;
 	__u8 proto, b;
@@ -196,6 +197,40 @@ static __always_inline int tcp_payload(struct __sk_buff *skb, __u32 *off, __u32 
 	*off = l3 + (b >> 4) * 4;
 	*len = skb->len > *off ? skb->len - *off : 0;
 	return 0;
+}
+
+/*
+ * The same, read in place: a cgroup_skb program sees the packet from its IP
+ * header on, and the headers are nearly always in the linear part. That
+ * spares every segment of a tracked connection three helper calls. Headers
+ * that are not linear take the copying path above.
+ */
+static __always_inline int tcp_payload(struct __sk_buff *skb, __u32 *off, __u32 *len)
+{
+	__u8 *data = (__u8 *)(long)skb->data;
+	__u8 *end = (__u8 *)(long)skb->data_end;
+	__u32 l3 = 0, proto = 0;
+	__u8 *th;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP) && data + 20 <= end) {
+		proto = data[9];
+		l3 = (data[0] & 0x0f) * 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6) && data + 40 <= end) {
+		/* Extension headers are not walked: such packets are counted only. */
+		proto = data[6];
+		l3 = 40;
+	}
+	if (l3) {
+		if (proto != IPPROTO_TCP)
+			return -1;
+		th = data + l3;
+		if (th + 13 <= end) {
+			*off = l3 + (th[12] >> 4) * 4;
+			*len = skb->len > *off ? skb->len - *off : 0;
+			return 0;
+		}
+	}
+	return tcp_payload_copied(skb, off, len);
 }
 
 /* Hands up to MW_PAYLOAD_LEN bytes at off to user space; false if the ring was full. */
@@ -308,40 +343,78 @@ static __always_inline void account(struct __sk_buff *skb, struct mw_conn *c, __
 }
 
 /* A DNS query leaving a socket seen sending to port 53: capture it. */
-static __always_inline void dns_query(struct __sk_buff *skb, __u64 cookie)
+static __always_inline void dns_query(struct __sk_buff *skb)
 {
 	__u32 *pid, l3;
+	__u64 cookie;
 	__u8 proto;
 
 	if (l3_header(skb, &l3, &proto) || proto != IPPROTO_UDP_ || skb->len <= l3 + 8)
 		return;
+	cookie = bpf_get_socket_cookie(skb);
 	pid = bpf_map_lookup_elem(&mw_dns_socks, &cookie);
 	if (!pid)
 		return;
 	emit_payload(skb, MW_EV_DNS, *pid, cookie, MW_DIR_OUT, 0, l3 + 8, skb->len - l3 - 8);
 }
 
+/*
+ * The cookie a TCP socket already has, without handing it one. Every socket
+ * this side tracks got its cookie when it was tracked (in the connect hook,
+ * or from the daemon's sock_diag scan at start), so a socket still without
+ * one is not tracked: the server end of a loopback connection, for one.
+ * That spares most untracked traffic the atomic that hands out cookies and
+ * the hash lookup. *tcp says whether the packet's socket is a full TCP
+ * socket at all (request and time-wait sockets are not).
+ */
+static __always_inline __u64 tcp_cookie(struct __sk_buff *skb, bool *tcp)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct tcp_sock *tp;
+
+	*tcp = false;
+	if (!sk)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	*tcp = true;
+	return tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
+}
+
 SEC("cgroup_skb/egress")
 int mw_egress(struct __sk_buff *skb)
 {
-	__u64 cookie = bpf_get_socket_cookie(skb);
-	struct mw_conn *c = bpf_map_lookup_elem(&mw_conns, &cookie);
+	struct mw_conn *c;
+	__u64 cookie;
+	bool tcp;
 
+	cookie = tcp_cookie(skb, &tcp);
+	if (!tcp) {
+		dns_query(skb);
+		return SK_PASS;
+	}
+	if (!cookie)
+		return SK_PASS;
+	c = bpf_map_lookup_elem(&mw_conns, &cookie);
 	if (c)
 		account(skb, c, cookie, MW_DIR_OUT);
 	else if (mw_canary_cookie(cookie))
 		mw_canary_seen(MW_CANARY_EGRESS); /* the self-check's SYN */
-	else
-		dns_query(skb, cookie);
 	return SK_PASS;
 }
 
 SEC("cgroup_skb/ingress")
 int mw_ingress(struct __sk_buff *skb)
 {
-	__u64 cookie = bpf_get_socket_cookie(skb);
-	struct mw_conn *c = bpf_map_lookup_elem(&mw_conns, &cookie);
+	struct mw_conn *c;
+	__u64 cookie;
+	bool tcp;
 
+	cookie = tcp_cookie(skb, &tcp);
+	if (!cookie)
+		return SK_PASS;
+	c = bpf_map_lookup_elem(&mw_conns, &cookie);
 	if (c)
 		account(skb, c, cookie, MW_DIR_IN);
 	else if (mw_canary_cookie(cookie))
@@ -349,16 +422,21 @@ int mw_ingress(struct __sk_buff *skb)
 	return SK_PASS;
 }
 
-static __always_inline int handle_state(const struct sock *sk, int newstate)
+/*
+ * Only two state changes matter: established (its time) and closed (the
+ * goodbye record and the end of tracking). The others return before any
+ * read, and an untracked socket, still without a cookie, before the lookup.
+ */
+static __always_inline bool state_of_interest(int newstate)
+{
+	return newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE;
+}
+
+static __always_inline int handle_state(__u64 cookie, int newstate)
 {
 	struct mw_conn_event *e;
 	struct mw_conn *c;
-	__u64 cookie;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
-	/* Zero until someone asked for it: then it cannot be one of ours. */
-	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	if (!cookie)
 		return 0;
 	c = bpf_map_lookup_elem(&mw_conns, &cookie);
@@ -372,9 +450,6 @@ static __always_inline int handle_state(const struct sock *sk, int newstate)
 		c->established_ns = bpf_ktime_get_boot_ns();
 		return 0;
 	}
-	if (newstate != TCP_CLOSE)
-		return 0;
-
 	c->closed_ns = bpf_ktime_get_boot_ns();
 	/* A connection user space never heard of needs no goodbye either. */
 	if (!c->announced) {
@@ -398,11 +473,16 @@ static __always_inline int handle_state(const struct sock *sk, int newstate)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(mw_sock_state_btf, const struct sock *sk, const int oldstate, const int newstate)
 {
-	return handle_state(sk, newstate);
+	if (!state_of_interest(newstate))
+		return 0;
+	/* A typed argument: a plain load, no probe-read helper. */
+	return handle_state(sk->__sk_common.skc_cookie.counter, newstate);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(mw_sock_state_raw, const struct sock *sk, const int oldstate, const int newstate)
 {
-	return handle_state(sk, newstate);
+	if (!state_of_interest(newstate))
+		return 0;
+	return handle_state(BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), newstate);
 }

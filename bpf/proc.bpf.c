@@ -19,27 +19,29 @@
 static __always_inline int handle_exec(struct task_struct *task, struct linux_binprm *bprm)
 {
 	struct mw_exec_event *e;
-	__u32 zero = 0;
 	__u64 arg_start, arg_end, len;
 	struct mm_struct *mm;
 	const char *filename;
+	__u32 ppid;
 	__u64 ug;
 
-	e = bpf_map_lookup_elem(&mw_scratch, &zero);
+	ppid = BPF_CORE_READ(task, real_parent, tgid);
+	/*
+	 * The daemon runs nothing but its self-check canary: a child of the
+	 * daemon exec'ing is that canary. Counted, never recorded.
+	 */
+	if (ppid == mw_self_tgid) {
+		mw_canary_seen(MW_CANARY_EXEC);
+		return 0;
+	}
+	/* Built in place in the ring: no copy of the 576-byte record. */
+	e = mw_reserve(sizeof(*e), MW_EV_EXEC);
 	if (!e)
 		return 0;
 	e->hdr.type = MW_EV_EXEC;
 	e->hdr.pid = BPF_CORE_READ(task, tgid);
 	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	/*
-	 * The daemon runs nothing but its self-check canary: a child of the
-	 * daemon exec'ing is that canary. Counted, never recorded.
-	 */
-	if (e->ppid == mw_self_tgid) {
-		mw_canary_seen(MW_CANARY_EXEC);
-		return 0;
-	}
+	e->ppid = ppid;
 	ug = bpf_get_current_uid_gid();
 	e->uid = (__u32)ug;
 	e->gid = ug >> 32;
@@ -66,7 +68,7 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	else if (len > 0)
 		MW_COUNT(read_errors);
 
-	mw_output(e, sizeof(*e), MW_EV_EXEC);
+	mw_submit(e, MW_EV_EXEC);
 	return 0;
 }
 
@@ -76,7 +78,12 @@ static __always_inline int handle_exit(struct task_struct *task)
 	__u32 tid = BPF_CORE_READ(task, pid);
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
-	bpf_map_delete_elem(&mw_cpu_thread, &tid);
+	/*
+	 * Most short-lived tasks were never sampled: a lookup, which takes no
+	 * lock, spares them the delete, which takes the bucket's.
+	 */
+	if (bpf_map_lookup_elem(&mw_cpu_thread, &tid))
+		bpf_map_delete_elem(&mw_cpu_thread, &tid);
 
 	/*
 	 * do_exit() has already decremented signal->live: zero means this is
@@ -84,7 +91,8 @@ static __always_inline int handle_exit(struct task_struct *task)
 	 */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	bpf_map_delete_elem(&mw_cpu_proc, &tgid);
+	if (bpf_map_lookup_elem(&mw_cpu_proc, &tgid))
+		bpf_map_delete_elem(&mw_cpu_proc, &tgid);
 	/* The self-check canary (see handle_exec) leaves without a record. */
 	if (BPF_CORE_READ(task, real_parent, tgid) == mw_self_tgid) {
 		mw_canary_seen(MW_CANARY_EXIT);

@@ -150,12 +150,21 @@ def run_bounded(argv, timeout, **kw):
 
 # --- load generators -----------------------------------------------------------
 
+def children_cpu():
+    """user+sys seconds of every child reaped so far, and of their reaped children."""
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def storm(mode, *args, timeout=900):
-    """Runs `storm MODE ARGS`; returns its JSON summary line plus 'wall' (s)."""
+    """Runs `storm MODE ARGS`; returns its JSON summary line plus 'wall' (s) and
+    'cpu', the CPU seconds the storm and its workers used (BPF programs that run
+    in their context included)."""
     argv = [tool("storm"), mode, *map(str, args)]
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), children_cpu()
     rc, out, err = run_bounded(argv, timeout)
-    wall = time.monotonic() - t0
+    wall, cpu = time.monotonic() - t0, children_cpu() - c0
     line = [x for x in out.splitlines() if x.startswith("{")]
     if not line:
         raise RuntimeError(f"storm {mode} failed (exit {rc}): {err.strip()[-300:]}")
@@ -163,6 +172,7 @@ def storm(mode, *args, timeout=900):
     # done: the figures stand, with their errors
     r = json.loads(line[-1])
     r["wall"] = wall
+    r["cpu"] = cpu
     r["exit"] = rc
     return r
 

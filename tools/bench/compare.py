@@ -57,13 +57,14 @@ def storms(tmp, what, reps, builds):
             r = overhead.one(tmp, wl, cfg, builds.get(label))
             r["rep"] = rep
             runs[label].append(r)
-    base = {r["rep"]: r["seconds"] for r in runs["none"]}
-
-    def ratio(label):
-        return [r["seconds"] / base[r["rep"]] for r in runs[label]]
+    def ratio(label, key):
+        base = {r["rep"]: r.get(key) for r in runs["none"]}
+        return [r[key] / base[r["rep"]] for r in runs[label]
+                if r.get(key) and base.get(r["rep"])]
     rows = []
     for key, label, fmt in (("seconds", "run time, s", "{:.3f}"),
                             ("ratio", "ratio to no sensor", "{:.3f}"),
+                            ("cpu_ratio", "load CPU time ratio to no sensor", "{:.3f}"),
                             ("cpu_pct", "daemon CPU, % of a core", "{:.1f}"),
                             ("delivered", "records delivered", "{:.0f}"),
                             ("lost", "records lost (sum over reps)", None)):
@@ -71,7 +72,9 @@ def storms(tmp, what, reps, builds):
         meds = []
         for b in ("before", "after"):
             if key == "ratio":
-                xs = ratio(b)
+                xs = ratio(b, "seconds")
+            elif key == "cpu_ratio":
+                xs = ratio(b, "load_cpu")
             else:
                 xs = [r.get(key) for r in runs[b]]
             if fmt is None:

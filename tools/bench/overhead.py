@@ -4,7 +4,7 @@ from libbpf-tools, interleaved (the order rotates every repetition)."""
 import os
 import time
 
-from common import CLK_TCK, env_int, log, run_bounded, storm
+from common import CLK_TCK, children_cpu, env_int, log, run_bounded, storm
 from daemon import Daemon, cpu_pct, delta
 from peers import PeerSet, available
 
@@ -59,13 +59,13 @@ int f{i}(int x)
 
     def run(self):
         run_bounded(["make", "-s", "-C", self.dir, "clean"], 120)
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), children_cpu()
         rc, _, err = run_bounded(["make", "-s", "-j2", "-C", self.dir, "CC=gcc"], 900)
-        wall = time.monotonic() - t0
+        wall, cpu = time.monotonic() - t0, children_cpu() - c0
         if rc != 0:
             raise RuntimeError(f"build workload failed: {err[-300:]}")
         return {"mode": "build", "ops": self.files + 1, "errors": 0, "seconds": wall,
-                "rate": (self.files + 1) / wall, "workers": 2, "wall": wall}
+                "rate": (self.files + 1) / wall, "workers": 2, "wall": wall, "cpu": cpu}
 
 
 def settings():
@@ -128,7 +128,8 @@ def one(tmp, wl, config, paths):
         t0 = sensor.ticks() if sensor else None
         res = wl["run"]()
         t1 = sensor.ticks() if sensor else None
-        r.update(seconds=res["seconds"], wall=res["wall"], ops=res["ops"],
+        r.update(seconds=res["seconds"], wall=res["wall"], load_cpu=res.get("cpu"),
+                 ops=res["ops"],
                  errors=res["errors"], rate=res["rate"])
         if sensor:
             # CPU during the load; what it still spends catching up is noted apart
@@ -183,11 +184,13 @@ def run(tmp, reps, paths=None, only=None):
     return out
 
 
-def ratios(wl, config):
-    """Run time of config over none, per repetition."""
+def ratios(wl, config, key="seconds"):
+    """Run time (or, with key="load_cpu", the load's own CPU time) of config over
+    none, per repetition."""
     by = {}
     for r in wl["runs"]:
-        by.setdefault(r["rep"], {})[r["config"]] = r["seconds"]
+        if r.get(key) is not None:
+            by.setdefault(r["rep"], {})[r["config"]] = r[key]
     return [v[config] / v["none"] for v in by.values() if config in v and v.get("none")]
 
 
