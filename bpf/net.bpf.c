@@ -329,12 +329,18 @@ static __always_inline void account(struct __sk_buff *skb, struct mw_conn *c, __
 		f = &c->flow[MW_DIR_IN];
 		other = &c->flow[MW_DIR_OUT];
 	}
-	__sync_fetch_and_add(&f->packets, 1);
+	/*
+	 * Plain adds, not atomics: one direction of one socket is fed by one
+	 * CPU at a time but for rare overlaps (a retransmit timer beside a
+	 * send), which lose at most one count; a locked add on every segment
+	 * costs every connection.
+	 */
+	f->packets++;
 	if (tcp_payload(skb, &off, &len) || len == 0)
 		return;
 	now = bpf_ktime_get_boot_ns();
-	__sync_fetch_and_add(&f->bytes, len);
-	__sync_fetch_and_add(&f->data_packets, 1);
+	f->bytes += len;
+	f->data_packets++;
 	cadence(f, other, now);
 	if (!f->first_ns)
 		f->first_ns = now;
