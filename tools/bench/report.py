@@ -306,7 +306,9 @@ def loss(R, plots):
             continue
         k = knee(lo["ramp"], mode)
         L += [f"**{mode}** ({RAMP_TITLE[mode]}). Knee (lowest rate with any loss): "
-              + (f"{_n(k)}/s" if k else f"none up to {_n(max(r['target'] for r in rows))}/s"),
+              + (f"{_n(k)}/s" if k else
+                 f"none up to a target of {_n(max(r['target'] for r in rows))}/s; the "
+                 f"highest rate reached was {_n(max(r['achieved'] or 0 for r in rows))}/s"),
               "",
               "| target/s | achieved/s | operations | kernel submitted | delivered | "
               "lost (status) | of which ring buffer, these types | daemon CPU, % |",
