@@ -6,7 +6,6 @@ set -eu
 B=$1
 TOOLS=$(dirname "$0")/../../../build/tools
 T=$(mktemp -d)
-: >"$T/c.conf"
 PIDS=()
 cleanup() {
 	kill "${PIDS[@]}" 2>/dev/null || true
@@ -16,16 +15,13 @@ cleanup() {
 trap cleanup EXIT
 "$TOOLS/poolsim" --port-file "$T/port" --job-interval 2 --duration 120 --quiet >/dev/null &
 PIDS+=($!)
-# Never the real IMDS or ECS agent: a closed loopback port.
-AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:1 "$B/minerwatchd" -c "$T/c.conf" \
-	-o "$T/f" -s "$T/s" --state-dir "$T/st" --ecs-agent-url http://127.0.0.1:1 2>/dev/null &
-P=$!
+. "$(dirname "$0")/daemon.sh"
+start_daemon "$B" "$T"
 PIDS+=("$P")
 for _ in $(seq 100); do
-	"$B/minerwatch" status -s "$T/s" --quiet 2>/dev/null && [ -s "$T/port" ] && break
+	[ -s "$T/port" ] && break
 	sleep 0.1
 done
-sleep 1
 r0=$(awk '/^rchar/{print $2}' "/proc/$P/io")
 for _ in 1 2 3 4; do
 	"$TOOLS/minersim" --pool "127.0.0.1:$(cat "$T/port")" --proto xmrig --threads 1 \

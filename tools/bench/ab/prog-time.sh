@@ -11,18 +11,11 @@ B=$1
 shift
 TOOLS=$(dirname "$0")/../../../build/tools
 T=$(mktemp -d)
-: >"$T/c.conf"
 was=$(sysctl -n kernel.bpf_stats_enabled)
-# Never the real IMDS or ECS agent: a closed loopback port.
-AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:1 "$B/minerwatchd" -c "$T/c.conf" \
-	-o "$T/f" -s "$T/s" --state-dir "$T/st" --ecs-agent-url http://127.0.0.1:1 2>/dev/null &
-P=$!
+. "$(dirname "$0")/daemon.sh"
+P=
 trap 'kill $P 2>/dev/null; wait $P 2>/dev/null; sysctl -qw kernel.bpf_stats_enabled=$was; rm -rf "$T"' EXIT
-for _ in $(seq 100); do
-	"$B/minerwatch" status -s "$T/s" --quiet 2>/dev/null && break
-	sleep 0.1
-done
-sleep 1
+start_daemon "$B" "$T"
 # name run_cnt run_time_ns of this daemon's programs, sorted by name
 snap() {
 	ids=$(cat /proc/$P/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u)
