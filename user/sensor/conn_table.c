@@ -148,6 +148,7 @@ int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *da
 {
 	struct proto_match m;
 	uint32_t room;
+	bool line_end;
 	int newly = 0;
 
 	if (dir > 1)
@@ -173,20 +174,21 @@ int conn__add_payload(struct conn *c, uint32_t dir, uint32_t seg, const void *da
 	room = CONN_CAPTURE_MAX - c->cap_len[dir];
 	if (len > room)
 		len = room;
+	/*
+	 * A segment cut short (by the record or the capture limit) ends
+	 * mid-message: the next segment does not continue it, so a line end
+	 * keeps messages apart, where there is room for one.
+	 */
+	line_end = seg_len > len && len < room;
 	/* An empty segment adds nothing (and the buffer may not exist yet). */
-	if (!len && !(seg_len > len && len < room))
+	if (!len && !line_end)
 		return 0;
-	/* One byte more for the line end added after a cut segment. */
-	if (!cap_reserve(c, dir, c->cap_len[dir] + len + (seg_len > len && len < room)))
+	if (!cap_reserve(c, dir, c->cap_len[dir] + len + line_end))
 		return 0;
 	memcpy(c->cap[dir] + c->cap_len[dir], data, len);
 	c->cap_len[dir] += len;
 	c->cap_segs[dir]++;
-	/*
-	 * A segment cut at the capture limit ends mid-message: the next segment
-	 * does not continue it, so end the line to keep messages apart.
-	 */
-	if (seg_len > len && c->cap_len[dir] < CONN_CAPTURE_MAX)
+	if (line_end)
 		c->cap[dir][c->cap_len[dir]++] = '\n';
 	(void)seg;
 
