@@ -67,6 +67,19 @@ MW_MAP struct {
 } mw_conns SEC(".maps");
 
 /*
+ * Connections that have carried no payload yet, one slot per cookie modulo
+ * the size: see struct mw_conn_start. An array slot is found by the JIT
+ * without a hash or a lock, so a connection that closes silent never costs
+ * a hash insert and delete.
+ */
+MW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MW_CONN_STARTS);
+	__type(key, __u32);
+	__type(value, struct mw_conn_start);
+} mw_conn_starts SEC(".maps");
+
+/*
  * UDP sockets that send to port 53, keyed by socket cookie, valued by pid:
  * their queries are captured on egress. LRU: an entry is only needed for
  * the moment between sendmsg/connect and the packet leaving.

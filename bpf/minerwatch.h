@@ -116,11 +116,31 @@ struct mw_conn {
 	__u8 daddr[16];   /* IPv4 in the first 4 bytes */
 	__u64 cgroup_id;
 	__u64 connect_ns;
-	__u64 established_ns;
 	__u64 closed_ns;
 	struct mw_flow flow[2]; /* indexed by enum mw_dir */
 	__u32 state;      /* last TCP state seen */
 	__u32 announced;  /* user space was sent MW_EV_CONNECT for it */
+};
+
+/*
+ * A connection that has carried no payload yet, in the slot of its cookie in
+ * mw_conn_starts (cookie % MW_CONN_STARTS). Cookies are handed out in
+ * sequence, so a slot is taken again only after that many newer sockets;
+ * connect moves a slot's earlier owner, if still open, into mw_conns first.
+ * The first payload either way moves it there too; close frees the slot.
+ */
+#define MW_CONN_STARTS 65536
+struct mw_conn_start {
+	__u64 cookie;     /* 0: free */
+	__u32 pid;
+	__u16 family;
+	__u16 dport;
+	__u8 daddr[16];
+	__u64 cgroup_id;
+	__u64 connect_ns;
+	__u32 packets[2]; /* segments each way so far, indexed by enum mw_dir */
+	__u32 map_full;   /* its move into mw_conns failed once: counted */
+	__u32 pad;
 };
 
 struct mw_conn_event {
@@ -185,8 +205,10 @@ _Static_assert(sizeof(struct mw_event_hdr) == 16, "mw_event_hdr layout");
 _Static_assert(sizeof(struct mw_exec_event) == 576, "mw_exec_event layout");
 _Static_assert(sizeof(struct mw_exit_event) == 48, "mw_exit_event layout");
 _Static_assert(sizeof(struct mw_flow) == 80, "mw_flow layout");
-_Static_assert(sizeof(struct mw_conn) == 224, "mw_conn layout");
-_Static_assert(sizeof(struct mw_conn_event) == 264, "mw_conn_event layout");
+_Static_assert(sizeof(struct mw_conn) == 216, "mw_conn layout");
+_Static_assert(sizeof(struct mw_conn_event) == 256, "mw_conn_event layout");
+_Static_assert(sizeof(struct mw_conn_start) == 64, "mw_conn_start layout");
+_Static_assert((MW_CONN_STARTS & (MW_CONN_STARTS - 1)) == 0, "a power of two");
 _Static_assert(sizeof(struct mw_payload_event) == 552, "mw_payload_event layout");
 _Static_assert(sizeof(struct mw_cpu) == 24, "mw_cpu layout");
 _Static_assert(sizeof(struct mw_canary) == 24 + 8 * MW_CANARY_MAX, "mw_canary layout");

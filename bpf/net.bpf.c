@@ -4,14 +4,18 @@
  *
  *   connect() -> __cgroup_bpf_run_filter_sock_addr()  mw_connect4/6: record
  *                                                     pid, destination, cookie
+ *                                                     in the cookie's slot of
+ *                                                     mw_conn_starts
  *   every segment, either way, of a socket in any cgroup under the root
  *            -> cgroup_skb egress/ingress              mw_egress/mw_ingress:
+ *                                                     segments; at the first
+ *                                                     payload the connection
+ *                                                     moves to mw_conns:
  *                                                     bytes, cadence, first
  *                                                     payload segments, and
  *                                                     MW_EV_CONNECT before
  *                                                     the first of them
- *   tcp_set_state() -> trace_inet_sock_set_state()    mw_sock_state:
- *                                                     established, closed
+ *   tcp_set_state() -> trace_inet_sock_set_state()    mw_sock_state: closed
  *                                                     (MW_EV_CLOSE only for
  *                                                     announced ones)
  *   connect()/sendmsg() of UDP to port 53             mw_connect4/6,
@@ -20,9 +24,9 @@
  *                                                     captured on egress
  *
  * The connect hooks run in the caller's context, which is what ties a socket
- * to a process; the skb hooks only count for sockets found in mw_conns, and
- * a socket without a cookie cannot be there (see tcp_cookie()), so most
- * untracked traffic costs a pointer cast and one load.
+ * to a process; the skb hooks only count for sockets found in a slot or in
+ * mw_conns, and a socket without a cookie cannot be in either (see
+ * tcp_cookie()), so most untracked traffic costs a pointer cast and one load.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -66,10 +70,53 @@ static __always_inline void track_dns(struct bpf_sock_addr *ctx, __u32 canary_ho
 	bpf_map_update_elem(&mw_dns_socks, &cookie, &pid, BPF_ANY);
 }
 
-static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 family)
+/* The slot of a connection that has carried no payload yet, or NULL. */
+static __always_inline struct mw_conn_start *conn_start(__u64 cookie)
+{
+	__u32 i = cookie & (MW_CONN_STARTS - 1);
+	struct mw_conn_start *s = bpf_map_lookup_elem(&mw_conn_starts, &i);
+
+	return s && s->cookie == cookie ? s : NULL;
+}
+
+/*
+ * Moves the connection in slot s into mw_conns, where its traffic is counted
+ * in full, and returns its entry there. If mw_conns is full it stays in its
+ * slot (counted once) and NULL is returned: its next payload tries again.
+ */
+static __always_inline struct mw_conn *track(struct mw_conn_start *s, __u64 cookie)
 {
 	struct mw_conn c = {};
-	__u64 cookie;
+	struct mw_conn *t;
+
+	c.pid = s->pid;
+	c.family = s->family;
+	c.dport = s->dport;
+	__builtin_memcpy(c.daddr, s->daddr, sizeof(c.daddr));
+	c.cgroup_id = s->cgroup_id;
+	c.connect_ns = s->connect_ns;
+	c.flow[MW_DIR_OUT].packets = s->packets[MW_DIR_OUT];
+	c.flow[MW_DIR_IN].packets = s->packets[MW_DIR_IN];
+	/* Fails if another CPU moved it a moment ago; then that entry stands. */
+	bpf_map_update_elem(&mw_conns, &cookie, &c, BPF_NOEXIST);
+	t = bpf_map_lookup_elem(&mw_conns, &cookie);
+	if (!t) {
+		if (!s->map_full) {
+			s->map_full = 1;
+			MW_COUNT(conn_map_full);
+		}
+		return NULL;
+	}
+	if (s->cookie == cookie)
+		s->cookie = 0;
+	return t;
+}
+
+static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 family)
+{
+	struct mw_conn_start *s;
+	__u64 cookie, prev;
+	__u32 pid, i;
 
 	if (ctx->protocol == IPPROTO_UDP_) {
 		track_dns(ctx, MW_CANARY_MAX);
@@ -77,38 +124,54 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	}
 	if (ctx->protocol != IPPROTO_TCP)
 		return;
-	c.pid = bpf_get_current_pid_tgid() >> 32;
+	pid = bpf_get_current_pid_tgid() >> 32;
 	/*
 	 * The daemon's own connections are not tracked. One of them is the
 	 * self-check's canary; any of them shows that this hook runs.
 	 */
-	if (c.pid == mw_self_tgid) {
+	if (pid == mw_self_tgid) {
 		mw_canary_seen(family == AF_INET ? MW_CANARY_CONNECT4 : MW_CANARY_CONNECT6);
 		return;
 	}
 	cookie = bpf_get_socket_cookie(ctx);
-	c.family = family;
-	c.dport = bpf_ntohs((__u16)ctx->user_port);
+	i = cookie & (MW_CONN_STARTS - 1);
+	s = bpf_map_lookup_elem(&mw_conn_starts, &i);
+	if (!s)
+		return;
+	/*
+	 * The slot's earlier owner is still open and silent, MW_CONN_STARTS
+	 * sockets later: it keeps being tracked, in mw_conns.
+	 */
+	prev = s->cookie;
+	if (prev && prev != cookie)
+		track(s, prev);
+	s->pid = pid;
+	s->family = family;
+	s->dport = bpf_ntohs((__u16)ctx->user_port);
 	if (family == AF_INET) {
-		__builtin_memcpy(c.daddr, &ctx->user_ip4, 4);
+		__builtin_memset(s->daddr, 0, sizeof(s->daddr));
+		__builtin_memcpy(s->daddr, &ctx->user_ip4, 4);
 	} else {
-		__u32 *a = (__u32 *)c.daddr;
+		__u32 *a = (__u32 *)s->daddr;
 
 		a[0] = ctx->user_ip6[0];
 		a[1] = ctx->user_ip6[1];
 		a[2] = ctx->user_ip6[2];
 		a[3] = ctx->user_ip6[3];
 	}
-	c.cgroup_id = bpf_get_current_cgroup_id();
-	c.connect_ns = bpf_ktime_get_boot_ns();
+	s->cgroup_id = bpf_get_current_cgroup_id();
+	s->connect_ns = bpf_ktime_get_boot_ns();
+	s->packets[MW_DIR_OUT] = 0;
+	s->packets[MW_DIR_IN] = 0;
+	s->map_full = 0;
 	/*
 	 * Only remembered here: user space hears of a connection when it first
 	 * carries payload (announce() below). Every judgement the daemon makes
 	 * about a connection needs its payload or its message cadence, so a
-	 * connect storm of silent connections costs no records at all.
+	 * connect storm of silent connections costs no records at all, and no
+	 * hash map work either.
 	 */
-	if (bpf_map_update_elem(&mw_conns, &cookie, &c, BPF_ANY))
-		MW_COUNT(conn_map_full);
+	s->cookie = cookie;
 }
 
 /*
@@ -388,10 +451,36 @@ static __always_inline __u64 tcp_cookie(struct __sk_buff *skb, bool *tcp)
 	return tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
 }
 
+/*
+ * A segment of a socket with a cookie. A connection still in its slot only
+ * counts segments until its first payload, which moves it into mw_conns.
+ */
+static __always_inline void segment(struct __sk_buff *skb, __u64 cookie, __u32 dir,
+				    __u32 canary_hook)
+{
+	struct mw_conn_start *s = conn_start(cookie);
+	struct mw_conn *c;
+	__u32 off, len;
+
+	if (s) {
+		if (tcp_payload(skb, &off, &len) || len == 0 || !(c = track(s, cookie))) {
+			s->packets[dir]++;
+			return;
+		}
+	} else {
+		c = bpf_map_lookup_elem(&mw_conns, &cookie);
+		if (!c) {
+			if (mw_canary_cookie(cookie))
+				mw_canary_seen(canary_hook);
+			return;
+		}
+	}
+	account(skb, c, cookie, dir);
+}
+
 SEC("cgroup_skb/egress")
 int mw_egress(struct __sk_buff *skb)
 {
-	struct mw_conn *c;
 	__u64 cookie;
 	bool tcp;
 
@@ -400,51 +489,44 @@ int mw_egress(struct __sk_buff *skb)
 		dns_query(skb);
 		return SK_PASS;
 	}
-	if (!cookie)
-		return SK_PASS;
-	c = bpf_map_lookup_elem(&mw_conns, &cookie);
-	if (c)
-		account(skb, c, cookie, MW_DIR_OUT);
-	else if (mw_canary_cookie(cookie))
-		mw_canary_seen(MW_CANARY_EGRESS); /* the self-check's SYN */
+	/* The self-check's canary shows here as its SYN. */
+	if (cookie)
+		segment(skb, cookie, MW_DIR_OUT, MW_CANARY_EGRESS);
 	return SK_PASS;
 }
 
 SEC("cgroup_skb/ingress")
 int mw_ingress(struct __sk_buff *skb)
 {
-	struct mw_conn *c;
 	__u64 cookie;
 	bool tcp;
 
 	cookie = tcp_cookie(skb, &tcp);
-	if (!cookie)
-		return SK_PASS;
-	c = bpf_map_lookup_elem(&mw_conns, &cookie);
-	if (c)
-		account(skb, c, cookie, MW_DIR_IN);
-	else if (mw_canary_cookie(cookie))
-		mw_canary_seen(MW_CANARY_INGRESS); /* the RST answering it */
+	/* The self-check's canary shows here as the RST answering it. */
+	if (cookie)
+		segment(skb, cookie, MW_DIR_IN, MW_CANARY_INGRESS);
 	return SK_PASS;
 }
 
 /*
- * Only two state changes matter: established (its time) and closed (the
- * goodbye record and the end of tracking). The others return before any
- * read, and an untracked socket, still without a cookie, before the lookup.
+ * Only one state change matters: closed, which ends tracking and sends the
+ * goodbye record. The others return before any read, and an untracked
+ * socket, still without a cookie, before any lookup.
  */
-static __always_inline bool state_of_interest(int newstate)
-{
-	return newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE;
-}
-
 static __always_inline int handle_state(__u64 cookie, int newstate)
 {
+	struct mw_conn_start *s;
 	struct mw_conn_event *e;
 	struct mw_conn *c;
 
 	if (!cookie)
 		return 0;
+	/* Closed silent: user space never heard of it, nothing to tell. */
+	s = conn_start(cookie);
+	if (s) {
+		s->cookie = 0;
+		return 0;
+	}
 	c = bpf_map_lookup_elem(&mw_conns, &cookie);
 	if (!c) {
 		if (mw_canary_cookie(cookie))
@@ -452,16 +534,12 @@ static __always_inline int handle_state(__u64 cookie, int newstate)
 		return 0;
 	}
 	c->state = newstate;
-	if (newstate == TCP_ESTABLISHED) {
-		c->established_ns = bpf_ktime_get_boot_ns();
-		return 0;
-	}
-	c->closed_ns = bpf_ktime_get_boot_ns();
 	/* A connection user space never heard of needs no goodbye either. */
 	if (!c->announced) {
 		bpf_map_delete_elem(&mw_conns, &cookie);
 		return 0;
 	}
+	c->closed_ns = bpf_ktime_get_boot_ns();
 	e = mw_reserve(sizeof(*e), MW_EV_CLOSE);
 	if (e) {
 		e->hdr.type = MW_EV_CLOSE;
@@ -479,7 +557,7 @@ static __always_inline int handle_state(__u64 cookie, int newstate)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(mw_sock_state_btf, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (!state_of_interest(newstate))
+	if (newstate != TCP_CLOSE)
 		return 0;
 	/* A typed argument: a plain load, no probe-read helper. */
 	return handle_state(sk->__sk_common.skc_cookie.counter, newstate);
@@ -488,7 +566,7 @@ int BPF_PROG(mw_sock_state_btf, const struct sock *sk, const int oldstate, const
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(mw_sock_state_raw, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (!state_of_interest(newstate))
+	if (newstate != TCP_CLOSE)
 		return 0;
 	return handle_state(BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), newstate);
 }

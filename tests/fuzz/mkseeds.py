@@ -86,10 +86,10 @@ def exit_rec(pid, start, comm, ts=T0):
 def conn_rec(typ, pid, cookie, port, addr=(127, 0, 0, 1), comm="", ts=T0):
     flow = struct.pack("<9QII", *([0] * 9), 0, 0)
     conn = struct.pack("<IHH", pid, 2, port) + fixed(bytes(addr), 16)
-    conn += struct.pack("<QQQQ", 1, ts, ts, 0) + flow + flow + struct.pack("<II", 1, 0)
-    assert len(conn) == 224
+    conn += struct.pack("<QQQ", 1, ts, 0) + flow + flow + struct.pack("<II", 1, 0)
+    assert len(conn) == 216
     r = hdr(typ, pid, ts) + struct.pack("<Q", cookie) + conn + fixed(comm, 16)
-    assert len(r) == 264
+    assert len(r) == 256
     return r
 
 

@@ -143,7 +143,6 @@ static void on_connect(struct mwd *m, const struct mw_conn_event *e)
 	c->dport = e->conn.dport;
 	memcpy(c->daddr, e->conn.daddr, sizeof(c->daddr));
 	c->connect_ns = e->conn.connect_ns;
-	c->established_ns = e->conn.established_ns;
 	p = mwd__proc_for(m, c->pid);
 	if (p) {
 		p->nconns++;

@@ -436,8 +436,6 @@ static void read_flows(struct detector *d, struct conn *c, struct mw_flow flow[2
 	if (d->o.conns_map_fd >= 0 && bpf_map_lookup_elem(d->o.conns_map_fd, &c->cookie, &kc) == 0) {
 		flow[0] = kc.flow[0];
 		flow[1] = kc.flow[1];
-		if (kc.established_ns)
-			c->established_ns = kc.established_ns;
 	} else {
 		memset(flow, 0, 2 * sizeof(flow[0]));
 	}

@@ -23,7 +23,6 @@ struct conn {
 	uint16_t dport;
 	uint8_t daddr[16];
 	uint64_t connect_ns;     /* boot-time clock; sensor start for preexisting ones */
-	uint64_t established_ns;
 	bool preexisting;        /* found by the start-up scan */
 
 	/* Reassembly of the first payload segments, per direction. */
