@@ -127,11 +127,14 @@ struct mw_conn {
  * mw_conn_starts (cookie % MW_CONN_STARTS). Cookies are handed out in
  * sequence, so a slot is taken again only after that many newer sockets;
  * connect moves a slot's earlier owner, if still open, into mw_conns first.
- * The first payload either way moves it there too; close frees the slot.
+ * The first payload either way moves it there too. Close marks the slot
+ * closed but leaves the cookie, so the segments that follow a close (the
+ * RST of an aborted connection, the last ACKs) end at the slot instead of in
+ * a hash lookup that would miss.
  */
 #define MW_CONN_STARTS 65536
 struct mw_conn_start {
-	__u64 cookie;     /* 0: free */
+	__u64 cookie;     /* 0: never used, or moved to mw_conns */
 	__u32 pid;
 	__u16 family;
 	__u16 dport;
@@ -140,7 +143,7 @@ struct mw_conn_start {
 	__u64 connect_ns;
 	__u32 packets[2]; /* segments each way so far, indexed by enum mw_dir */
 	__u32 map_full;   /* its move into mw_conns failed once: counted */
-	__u32 pad;
+	__u32 closed;     /* closed silent: free for the next connect */
 };
 
 struct mw_conn_event {

@@ -143,7 +143,7 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	 * sockets later: it keeps being tracked, in mw_conns.
 	 */
 	prev = s->cookie;
-	if (prev && prev != cookie)
+	if (prev && prev != cookie && !s->closed)
 		track(s, prev);
 	s->pid = pid;
 	s->family = family;
@@ -164,6 +164,7 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	s->packets[MW_DIR_OUT] = 0;
 	s->packets[MW_DIR_IN] = 0;
 	s->map_full = 0;
+	s->closed = 0;
 	/*
 	 * Only remembered here: user space hears of a connection when it first
 	 * carries payload (announce() below). Every judgement the daemon makes
@@ -453,7 +454,8 @@ static __always_inline __u64 tcp_cookie(struct __sk_buff *skb, bool *tcp)
 
 /*
  * A segment of a socket with a cookie. A connection still in its slot only
- * counts segments until its first payload, which moves it into mw_conns.
+ * counts segments until its first payload, which moves it into mw_conns;
+ * once it closed silent, its last segments stop at the slot.
  */
 static __always_inline void segment(struct __sk_buff *skb, __u64 cookie, __u32 dir,
 				    __u32 canary_hook)
@@ -463,6 +465,8 @@ static __always_inline void segment(struct __sk_buff *skb, __u64 cookie, __u32 d
 	__u32 off, len;
 
 	if (s) {
+		if (s->closed)
+			return;
 		if (tcp_payload(skb, &off, &len) || len == 0 || !(c = track(s, cookie))) {
 			s->packets[dir]++;
 			return;
@@ -524,7 +528,7 @@ static __always_inline int handle_state(__u64 cookie, int newstate)
 	/* Closed silent: user space never heard of it, nothing to tell. */
 	s = conn_start(cookie);
 	if (s) {
-		s->cookie = 0;
+		s->closed = 1;
 		return 0;
 	}
 	c = bpf_map_lookup_elem(&mw_conns, &cookie);

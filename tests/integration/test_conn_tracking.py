@@ -114,17 +114,35 @@ def test_a_silent_connection_frees_its_slot_when_it_closes(sensor):
     srv = listener()
     c = socket.create_connection(srv.getsockname())
     cookie = cookie_of(c)
-    assert maps.in_slot(cookie)
+    s = maps.in_slot(cookie)
+    assert s and not s["closed"]
+    # An abortive close: the RST leaves after the state change to closed.
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     c.close()
     srv.close()
-    wait_for(lambda: maps.in_slot(cookie) is None, 5, what="close to free the slot")
-    assert maps.slot(cookie)["cookie"] == 0
+    s = wait_for(lambda: (maps.in_slot(cookie) or {}).get("closed") and maps.in_slot(cookie),
+                 5, what="close to mark the slot")
+    assert maps.conn(cookie) is None
+    # The RST ended at the slot: not counted, and not moved anywhere.
+    assert s["packets"][MW_DIR_OUT] >= 2
     assert maps.conn(cookie) is None
 
 
+def socket_on_slot_of(cookie, seconds=60):
+    """A new, unconnected socket whose cookie shares cookie's slot. Cookies
+    are handed out in sequence: on one CPU, new sockets' cookies come round
+    to any slot within a few times SLOTS."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        s = socket.socket()
+        ck = cookie_of(s)
+        if ck % SLOTS == cookie % SLOTS and ck != cookie:
+            return s
+        s.close()
+    raise AssertionError(f"no cookie came round to slot {cookie % SLOTS} in {seconds} s")
+
+
 def test_a_connect_on_a_taken_slot_moves_its_silent_owner_to_mw_conns(sensor):
-    """Cookies are handed out in sequence: on one CPU, new sockets' cookies
-    come round to the first connection's slot within a few times SLOTS."""
     maps = Maps(sensor)
     srv = listener()
     port = srv.getsockname()[1]
@@ -135,15 +153,7 @@ def test_a_connect_on_a_taken_slot_moves_its_silent_owner_to_mw_conns(sensor):
     other = None
     try:
         assert maps.in_slot(a)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            s = socket.socket()
-            ck = cookie_of(s)
-            if ck % SLOTS == a % SLOTS and ck != a:
-                other = s
-                break
-            s.close()
-        assert other, "no cookie came round to the first connection's slot in 60 s"
+        other = socket_on_slot_of(a)
         other.connect(("127.0.0.1", port))
         b = cookie_of(other)
         assert maps.in_slot(b), "the new connection did not take the slot"
@@ -162,3 +172,27 @@ def test_a_connect_on_a_taken_slot_moves_its_silent_owner_to_mw_conns(sensor):
             other.close()
         srv.close()
     wait_for(lambda: maps.conn(a) is None, 5, what="close to end tracking of the moved one")
+
+
+def test_a_connect_on_the_slot_of_a_closed_connection_just_takes_it(sensor):
+    maps = Maps(sensor)
+    srv = listener()
+    port = srv.getsockname()[1]
+    old_affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(old_affinity)})
+    first = socket.create_connection(("127.0.0.1", port))
+    a = cookie_of(first)
+    other = None
+    try:
+        first.close()
+        wait_for(lambda: maps.in_slot(a)["closed"], 5, what="close to mark the slot")
+        other = socket_on_slot_of(a)
+        other.connect(("127.0.0.1", port))
+        s = maps.in_slot(cookie_of(other))
+        assert s and not s["closed"], "the new connection did not take the slot"
+        assert maps.conn(a) is None, "a closed connection was moved to mw_conns"
+    finally:
+        os.sched_setaffinity(0, old_affinity)
+        if other:
+            other.close()
+        srv.close()
