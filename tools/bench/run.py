@@ -20,6 +20,7 @@ Environment:
                          (default build/bench/) instead of BENCHMARKS.md
   MW_BENCH_OUT=DIR       where the report, plots and results.json go
   MW_BENCH_REPS=5        repetitions
+  MW_BENCH_OVERHEAD_REPS=3*REPS  repetitions of the overhead loads
   MW_BENCH_DAEMON=PATH   another minerwatchd (its minerwatch CLI beside it, if any)
   MW_BENCH_TOOLS=DIR     storm, holder, noop (and other tools) from DIR first
   sizes: MW_BENCH_EXEC_COUNT=20000 MW_BENCH_CONNECT_COUNT=50000
@@ -77,7 +78,10 @@ def run_section(name, tmp, reps, paths):
         return memory.held(tmp, paths)
     if name == "overhead":
         loads = os.environ.get("MW_BENCH_OVERHEAD_LOADS")
-        return overhead.run(tmp, reps, paths, loads.split(",") if loads else None)
+        # Each repetition is a second or two, and one repetition's ratio moves by
+        # 10% on a shared machine: the median needs more of them than the rest.
+        return overhead.run(tmp, env_int("MW_BENCH_OVERHEAD_REPS", 3 * reps), paths,
+                            loads.split(",") if loads else None)
     if name == "loss":
         return loss.run(tmp, reps, paths)
     if name == "soak":
