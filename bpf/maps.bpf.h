@@ -26,11 +26,12 @@
 /* The daemon's own tgid: its own connections and samples are not tracked. */
 MW_RODATA(__u32, mw_self_tgid, 0);
 /*
- * Wake-up batching. Records user space needs at once (payload and DNS, which
- * can complete a protocol match) wake it as soon as it is idle. The rest
- * (exec, exit, connect, close) wake it only once this many bytes wait: the
- * daemon drains the ring on its own every 100 ms anyway, so a storm costs one
- * wake-up per batch instead of one per record. 0 wakes for every record.
+ * Wake-up batching: a record wakes user space only once this many bytes
+ * wait. The daemon drains the ring on its own every 100 ms anyway, so a
+ * storm costs one wake-up per batch instead of one per record (and on a
+ * virtual machine one self-IPI per record, to run the wake-up). That holds
+ * for payload and DNS records too: a protocol match waits at most 100 ms
+ * for them, against a budget of seconds. 0 wakes for every record.
  */
 MW_RODATA(__u64, mw_wakeup_bytes, 0);
 
@@ -133,11 +134,23 @@ static __always_inline bool mw_canary_cookie(__u64 cookie)
 			__s->field++;                   \
 	} while (0)
 
-static __always_inline __u64 mw_wakeup(__u32 type)
+/*
+ * The wake-up for a record of size bytes, reserved and about to be
+ * submitted: forced when it takes what waits past a multiple of
+ * mw_wakeup_bytes, so a daemon that is slow to drain is nudged once per
+ * mw_wakeup_bytes, not by every record after the first mark (each wake-up
+ * is an interrupt). Two CPUs may both miss a mark; the next mark, or the
+ * daemon's own drain, follows.
+ */
+static __always_inline __u64 mw_wakeup(__u64 size)
 {
-	if (!mw_wakeup_bytes || type == MW_EV_PAYLOAD || type == MW_EV_DNS)
+	__u64 avail;
+
+	if (!mw_wakeup_bytes)
 		return 0; /* the kernel wakes a waiting consumer */
-	if (bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA) >= mw_wakeup_bytes)
+	avail = bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA);
+	if (avail >= mw_wakeup_bytes &&
+	    (avail < size || avail / mw_wakeup_bytes != (avail - size) / mw_wakeup_bytes))
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -159,13 +172,13 @@ static __always_inline void *mw_reserve(__u64 size, __u32 type)
 	return rec;
 }
 
-static __always_inline void mw_submit(void *rec, __u32 type)
+static __always_inline void mw_submit(void *rec, __u64 size, __u32 type)
 {
 	struct mw_stats *s = mw_stats();
 
 	if (s && type < MW_EV_TYPE_MAX)
 		s->events[type]++;
-	bpf_ringbuf_submit(rec, mw_wakeup(type));
+	bpf_ringbuf_submit(rec, mw_wakeup(size));
 }
 
 #endif /* MW_MAPS_BPF_H */

@@ -198,7 +198,7 @@ static __always_inline void announce(struct mw_conn *c, __u64 cookie)
 	e->cookie = cookie;
 	e->conn = *c;
 	__builtin_memset(e->comm, 0, sizeof(e->comm));
-	mw_submit(e, MW_EV_CONNECT);
+	mw_submit(e, sizeof(*e), MW_EV_CONNECT);
 }
 
 SEC("cgroup/connect4")
@@ -331,7 +331,7 @@ static __always_inline bool emit_payload(struct __sk_buff *skb, __u32 type, __u3
 		e->len = 0;
 		MW_COUNT(read_errors);
 	}
-	mw_submit(e, type);
+	mw_submit(e, sizeof(*e), type);
 	return true;
 }
 
@@ -552,7 +552,7 @@ static __always_inline int handle_state(__u64 cookie, int newstate)
 		e->cookie = cookie;
 		e->conn = *c;
 		__builtin_memset(e->comm, 0, sizeof(e->comm));
-		mw_submit(e, MW_EV_CLOSE);
+		mw_submit(e, sizeof(*e), MW_EV_CLOSE);
 	}
 	bpf_map_delete_elem(&mw_conns, &cookie);
 	return 0;

@@ -68,7 +68,7 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	else if (len > 0)
 		MW_COUNT(read_errors);
 
-	mw_submit(e, MW_EV_EXEC);
+	mw_submit(e, sizeof(*e), MW_EV_EXEC);
 	return 0;
 }
 
@@ -109,7 +109,7 @@ static __always_inline int handle_exit(struct task_struct *task)
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	e->pad = 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
-	mw_submit(e, MW_EV_EXIT);
+	mw_submit(e, sizeof(*e), MW_EV_EXIT);
 	return 0;
 }
 

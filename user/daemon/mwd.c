@@ -40,9 +40,9 @@
 #define SINK_MAX_PENDING (16U << 20)
 #define SWEEP_TICKS 30 /* seconds between sweeps for lost exits and closes */
 /*
- * The timer fires every DRAIN_MS: each expiry drains the ring buffer (exec,
- * exit, connect and close records do not wake the daemon one by one, see
- * mw_wakeup_bytes) and every TICK_DRAINS-th one runs the 1 s tick.
+ * The timer fires every DRAIN_MS: each expiry drains the ring buffer (records
+ * do not wake the daemon one by one, see mw_wakeup_bytes) and every
+ * TICK_DRAINS-th one runs the 1 s tick.
  */
 #define DRAIN_MS 100
 #define TICK_DRAINS (1000 / DRAIN_MS)
