@@ -145,6 +145,13 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	prev = s->cookie;
 	if (prev && prev != cookie && !s->closed)
 		track(s, prev);
+	/*
+	 * Free while it is rewritten, so that a late segment of prev finds it
+	 * in mw_conns, not half of this connection (the empty asm keeps the
+	 * compiler from dropping or moving the stores around it).
+	 */
+	s->cookie = 0;
+	asm volatile("" ::: "memory");
 	s->pid = pid;
 	s->family = family;
 	s->dport = bpf_ntohs((__u16)ctx->user_port);
@@ -172,6 +179,7 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	 * connect storm of silent connections costs no records at all, and no
 	 * hash map work either.
 	 */
+	asm volatile("" ::: "memory");
 	s->cookie = cookie;
 }
 
