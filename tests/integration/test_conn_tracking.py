@@ -13,6 +13,8 @@ import struct
 import subprocess
 import time
 
+import pytest
+
 from conftest import wait_for
 
 SO_COOKIE = 57
@@ -142,57 +144,47 @@ def socket_on_slot_of(cookie, seconds=60):
     raise AssertionError(f"no cookie came round to slot {cookie % SLOTS} in {seconds} s")
 
 
-def test_a_connect_on_a_taken_slot_moves_its_silent_owner_to_mw_conns(sensor):
+@pytest.fixture
+def one_cpu():
+    """This process on one CPU, where new sockets' cookies come in sequence."""
+    old = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(old)})
+    yield
+    os.sched_setaffinity(0, old)
+
+
+@pytest.fixture
+def server():
+    with listener() as srv:
+        yield srv.getsockname()[1]
+
+
+def test_a_connect_on_a_taken_slot_moves_its_silent_owner_to_mw_conns(sensor, one_cpu, server):
     maps = Maps(sensor)
-    srv = listener()
-    port = srv.getsockname()[1]
-    old_affinity = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(old_affinity)})
-    first = socket.create_connection(("127.0.0.1", port))
-    a = cookie_of(first)
-    other = None
-    try:
+    with socket.create_connection(("127.0.0.1", server)) as first:
+        a = cookie_of(first)
         assert maps.in_slot(a)
-        other = socket_on_slot_of(a)
-        other.connect(("127.0.0.1", port))
-        b = cookie_of(other)
-        assert maps.in_slot(b), "the new connection did not take the slot"
-        kc = maps.conn(a)
-        assert kc, "the slot's silent owner was dropped instead of moved"
-        assert kc["pid"] == os.getpid() and kc["dport"] == port
-        assert kc["flow"][MW_DIR_OUT]["packets"] >= 2
-        first.sendall(b"still here\n")
-        wait_for(lambda: maps.conn(a)["flow"][MW_DIR_OUT]["bytes"] == 11, 5,
-                 what="the moved connection's payload counted")
-        assert sensor.status()["lost"]["conn_map_full"] == 0
-    finally:
-        os.sched_setaffinity(0, old_affinity)
-        first.close()
-        if other:
-            other.close()
-        srv.close()
+        with socket_on_slot_of(a) as other:
+            other.connect(("127.0.0.1", server))
+            assert maps.in_slot(cookie_of(other)), "the new connection did not take the slot"
+            kc = maps.conn(a)
+            assert kc, "the slot's silent owner was dropped instead of moved"
+            assert kc["pid"] == os.getpid() and kc["dport"] == server
+            assert kc["flow"][MW_DIR_OUT]["packets"] >= 2
+            first.sendall(b"still here\n")
+            wait_for(lambda: maps.conn(a)["flow"][MW_DIR_OUT]["bytes"] == 11, 5,
+                     what="the moved connection's payload counted")
+            assert sensor.status()["lost"]["conn_map_full"] == 0
     wait_for(lambda: maps.conn(a) is None, 5, what="close to end tracking of the moved one")
 
 
-def test_a_connect_on_the_slot_of_a_closed_connection_just_takes_it(sensor):
+def test_a_connect_on_the_slot_of_a_closed_connection_just_takes_it(sensor, one_cpu, server):
     maps = Maps(sensor)
-    srv = listener()
-    port = srv.getsockname()[1]
-    old_affinity = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(old_affinity)})
-    first = socket.create_connection(("127.0.0.1", port))
-    a = cookie_of(first)
-    other = None
-    try:
-        first.close()
-        wait_for(lambda: maps.in_slot(a)["closed"], 5, what="close to mark the slot")
-        other = socket_on_slot_of(a)
-        other.connect(("127.0.0.1", port))
+    with socket.create_connection(("127.0.0.1", server)) as first:
+        a = cookie_of(first)
+    wait_for(lambda: maps.in_slot(a)["closed"], 5, what="close to mark the slot")
+    with socket_on_slot_of(a) as other:
+        other.connect(("127.0.0.1", server))
         s = maps.in_slot(cookie_of(other))
         assert s and not s["closed"], "the new connection did not take the slot"
         assert maps.conn(a) is None, "a closed connection was moved to mw_conns"
-    finally:
-        os.sched_setaffinity(0, old_affinity)
-        if other:
-            other.close()
-        srv.close()
