@@ -98,3 +98,18 @@ def test_named_list_files_must_exist_and_parse(tmp):
     sup = write(tmp, "s.conf", "path relative/x\n")
     r = run("-n", "-c", write(tmp, "c.conf", f"suppress_file = {sup}\n"))
     assert r.returncode == 1 and "s.conf:1" in r.stderr
+
+
+def test_files_that_are_not_regular_are_refused_at_once(tmp):
+    """A FIFO with no writer would block start-up for ever; a device or a
+    directory is no configuration either. Each is a config error naming the
+    file, returned at once (run() times out after 20 s)."""
+    fifo = os.path.join(tmp, "conf.fifo")
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero", tmp):
+        r = run("-n", "-c", path)
+        assert r.returncode == 1, (path, r.stderr)
+        assert path in r.stderr and "not a regular file" in r.stderr, r.stderr
+    for key in ("pool_names_file", "suppress_file"):
+        r = run("-n", "-c", write(tmp, f"{key}.conf", f"{key} = {fifo}\n"))
+        assert r.returncode == 1 and "not a regular file" in r.stderr, r.stderr

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "file.h"
 
 /* Known miner programs, matched against comm and the executable's file name. */
 #define DEFAULT_MINER_NAMES                                                           \
@@ -445,14 +446,14 @@ int config__load_file(struct config *c, const char *path, bool required, char *e
 {
 	char msg[384] = "";
 	struct load_ctx ctx = { .c = c, .err = msg, .errsz = sizeof(msg) };
-	FILE *f = fopen(path, "re");
+	FILE *f = file__open_regular(path);
 	int r, e;
 
 	if (!f) {
 		e = errno;
 		if (e == ENOENT && !required)
 			return 0;
-		snprintf(err, errsz, "%s: %s", path, strerror(e));
+		snprintf(err, errsz, "%s: %s", path, file__strerror(e));
 		return -e;
 	}
 	ctx.f = f;

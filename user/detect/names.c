@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "file.h"
 #include "names.h"
 
 #define NAMES_MAX 100000
@@ -51,10 +52,10 @@ int names__load(const char *path, struct name_list **ret, char *err, size_t errs
 		*ret = l;
 		return 0;
 	}
-	f = fopen(path, "re");
+	f = file__open_regular(path);
 	if (!f) {
 		e = -errno;
-		snprintf(err, errsz, "%s: %s", path, strerror(-e));
+		snprintf(err, errsz, "%s: %s", path, file__strerror(-e));
 		free(l);
 		return e;
 	}

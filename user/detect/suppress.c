@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "file.h"
 #include "suppress.h"
 
 #define RULES_MAX 10000
@@ -89,10 +90,10 @@ int suppress__load(const char *path, struct suppress_list **ret, char *err, size
 		*ret = l;
 		return 0;
 	}
-	f = fopen(path, "re");
+	f = file__open_regular(path);
 	if (!f) {
 		e = -errno;
-		snprintf(err, errsz, "%s: %s", path, strerror(-e));
+		snprintf(err, errsz, "%s: %s", path, file__strerror(-e));
 		free(l);
 		return e;
 	}
