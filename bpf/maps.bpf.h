@@ -59,7 +59,11 @@ MW_MAP struct {
 	__type(value, struct mw_stats);
 } mw_stats_map SEC(".maps");
 
-/* Tracked outbound TCP connections, keyed by socket cookie. */
+/*
+ * Outbound TCP connections outside mw_conn_slots, keyed by socket cookie:
+ * those whose slot a newer connection took while they were still open, and
+ * those the daemon found already open when it started.
+ */
 MW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -68,17 +72,25 @@ MW_MAP struct {
 } mw_conns SEC(".maps");
 
 /*
- * Connections that have carried no payload yet, one slot per cookie modulo
- * the size: see struct mw_conn_start. An array slot is found by the JIT
- * without a hash or a lock, so a connection that closes silent never costs
- * a hash insert and delete.
+ * Outbound TCP connections, one slot per cookie modulo the size, and the
+ * full record of a slot's connection once it carried payload, at the same
+ * index: see struct mw_conn_slot. A connection that opens and closes in its
+ * slot, as nearly all do, never costs a hash insert, lookup or delete; one
+ * that stays silent touches one cache line.
  */
 MW_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MW_CONN_STARTS);
+	__uint(max_entries, MW_CONN_SLOTS);
 	__type(key, __u32);
-	__type(value, struct mw_conn_start);
-} mw_conn_starts SEC(".maps");
+	__type(value, struct mw_conn_slot);
+} mw_conn_slots SEC(".maps");
+
+MW_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MW_CONN_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mw_conn);
+} mw_slot_conns SEC(".maps");
 
 /*
  * UDP sockets that send to port 53, keyed by socket cookie, valued by pid:

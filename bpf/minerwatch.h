@@ -123,27 +123,33 @@ struct mw_conn {
 };
 
 /*
- * A connection that has carried no payload yet, in the slot of its cookie in
- * mw_conn_starts (cookie % MW_CONN_STARTS). Cookies are handed out in
+ * A connection in the slot of its cookie in mw_conn_slots (cookie %
+ * MW_CONN_SLOTS), where it is counted from connect to close: an array slot
+ * is found by the JIT without a hash or a lock. Cookies are handed out in
  * sequence, so a slot is taken again only after that many newer sockets;
  * connect moves a slot's earlier owner, if still open, into mw_conns first.
- * The first payload either way moves it there too. Close marks the slot
- * closed but leaves the cookie, so the segments that follow a close (the
- * RST of an aborted connection, the last ACKs) end at the slot instead of in
- * a hash lookup that would miss.
+ *
+ * A slot is one cache line, which is all a connection that never carries
+ * payload touches: connect fills it, its segments count in packets[]. Its
+ * first payload either way fills the struct mw_conn of the same index in
+ * mw_slot_conns (payload = 1), where it is counted in full from then on.
+ * Close marks the slot closed but leaves the cookie, so the segments that
+ * follow a close (the RST of an aborted connection, the last ACKs) end at
+ * the slot instead of in a hash lookup that would miss.
  */
-#define MW_CONN_STARTS 65536
-struct mw_conn_start {
-	__u64 cookie;     /* 0: never used, or moved to mw_conns */
-	__u32 pid;
+#define MW_CONN_SLOTS 32768
+struct mw_conn_slot {
+	__u64 cookie;     /* 0: never used, being rewritten, or moved to mw_conns */
+	__u32 pid;        /* as in struct mw_conn */
 	__u16 family;
 	__u16 dport;
 	__u8 daddr[16];
 	__u64 cgroup_id;
 	__u64 connect_ns;
-	__u32 packets[2]; /* segments each way so far, indexed by enum mw_dir */
-	__u32 map_full;   /* its move into mw_conns failed once: counted */
-	__u32 closed;     /* closed silent: free for the next connect */
+	__u32 packets[2]; /* segments each way before the first payload */
+	__u8 payload;     /* carried payload: counted in mw_slot_conns */
+	__u8 closed;      /* closed: free for the next connect */
+	__u8 pad[6];
 };
 
 struct mw_conn_event {
@@ -210,8 +216,8 @@ _Static_assert(sizeof(struct mw_exit_event) == 48, "mw_exit_event layout");
 _Static_assert(sizeof(struct mw_flow) == 80, "mw_flow layout");
 _Static_assert(sizeof(struct mw_conn) == 216, "mw_conn layout");
 _Static_assert(sizeof(struct mw_conn_event) == 256, "mw_conn_event layout");
-_Static_assert(sizeof(struct mw_conn_start) == 64, "mw_conn_start layout");
-_Static_assert((MW_CONN_STARTS & (MW_CONN_STARTS - 1)) == 0, "a power of two");
+_Static_assert(sizeof(struct mw_conn_slot) == 64, "mw_conn_slot layout");
+_Static_assert((MW_CONN_SLOTS & (MW_CONN_SLOTS - 1)) == 0, "a power of two");
 _Static_assert(sizeof(struct mw_payload_event) == 552, "mw_payload_event layout");
 _Static_assert(sizeof(struct mw_cpu) == 24, "mw_cpu layout");
 _Static_assert(sizeof(struct mw_canary) == 24 + 8 * MW_CANARY_MAX, "mw_canary layout");

@@ -5,14 +5,13 @@
  *   connect() -> __cgroup_bpf_run_filter_sock_addr()  mw_connect4/6: record
  *                                                     pid, destination, cookie
  *                                                     in the cookie's slot of
- *                                                     mw_conn_starts
+ *                                                     mw_conn_slots
  *   every segment, either way, of a socket in any cgroup under the root
  *            -> cgroup_skb egress/ingress              mw_egress/mw_ingress:
- *                                                     segments; at the first
- *                                                     payload the connection
- *                                                     moves to mw_conns:
- *                                                     bytes, cadence, first
- *                                                     payload segments, and
+ *                                                     segments; from the first
+ *                                                     payload on: bytes,
+ *                                                     cadence, first payload
+ *                                                     segments, and
  *                                                     MW_EV_CONNECT before
  *                                                     the first of them
  *   tcp_set_state() -> trace_inet_sock_set_state()    mw_sock_state: closed
@@ -25,7 +24,7 @@
  *
  * The connect hooks run in the caller's context, which is what ties a socket
  * to a process; the skb hooks only count for sockets found in a slot or in
- * mw_conns, and a socket without a cookie cannot be in either (see
+ * mw_conns (the few moved out of their slot), and a socket without a cookie cannot be in either (see
  * tcp_cookie()), so most untracked traffic costs a pointer cast and one load.
  */
 #include "vmlinux.h"
@@ -70,51 +69,64 @@ static __always_inline void track_dns(struct bpf_sock_addr *ctx, __u32 canary_ho
 	bpf_map_update_elem(&mw_dns_socks, &cookie, &pid, BPF_ANY);
 }
 
-/* The slot of a connection that has carried no payload yet, or NULL. */
-static __always_inline struct mw_conn_start *conn_start(__u64 cookie)
+/* The slot of a connection, if it is (still) there, or NULL. */
+static __always_inline struct mw_conn_slot *conn_slot(__u64 cookie)
 {
-	__u32 i = cookie & (MW_CONN_STARTS - 1);
-	struct mw_conn_start *s = bpf_map_lookup_elem(&mw_conn_starts, &i);
+	__u32 i = cookie & (MW_CONN_SLOTS - 1);
+	struct mw_conn_slot *s = bpf_map_lookup_elem(&mw_conn_slots, &i);
 
 	return s && s->cookie == cookie ? s : NULL;
 }
 
-/*
- * Moves the connection in slot s into mw_conns, where its traffic is counted
- * in full, and returns its entry there. If mw_conns is full it stays in its
- * slot (counted once) and NULL is returned: its next payload tries again.
- */
-static __always_inline struct mw_conn *track(struct mw_conn_start *s, __u64 cookie)
+/* The full record of the connection in slot s, valid once s->payload is set. */
+static __always_inline struct mw_conn *slot_conn(__u64 cookie)
 {
-	struct mw_conn c = {};
-	struct mw_conn *t;
+	__u32 i = cookie & (MW_CONN_SLOTS - 1);
 
-	c.pid = s->pid;
-	c.family = s->family;
-	c.dport = s->dport;
-	__builtin_memcpy(c.daddr, s->daddr, sizeof(c.daddr));
-	c.cgroup_id = s->cgroup_id;
-	c.connect_ns = s->connect_ns;
-	c.flow[MW_DIR_OUT].packets = s->packets[MW_DIR_OUT];
-	c.flow[MW_DIR_IN].packets = s->packets[MW_DIR_IN];
-	/* Fails if another CPU moved it a moment ago; then that entry stands. */
-	bpf_map_update_elem(&mw_conns, &cookie, &c, BPF_NOEXIST);
-	t = bpf_map_lookup_elem(&mw_conns, &cookie);
-	if (!t) {
-		if (!s->map_full) {
-			s->map_full = 1;
-			MW_COUNT(conn_map_full);
-		}
-		return NULL;
-	}
-	if (s->cookie == cookie)
-		s->cookie = 0;
-	return t;
+	return bpf_map_lookup_elem(&mw_slot_conns, &i);
+}
+
+/*
+ * Fills c from slot s, for a connection about to be counted in full: the
+ * flows start from the segments counted in the slot so far.
+ */
+static __always_inline void open_conn(struct mw_conn *c, const struct mw_conn_slot *s)
+{
+	__builtin_memset(c, 0, sizeof(*c));
+	c->pid = s->pid;
+	c->family = s->family;
+	c->dport = s->dport;
+	__builtin_memcpy(c->daddr, s->daddr, sizeof(c->daddr));
+	c->cgroup_id = s->cgroup_id;
+	c->connect_ns = s->connect_ns;
+	c->flow[MW_DIR_OUT].packets = s->packets[MW_DIR_OUT];
+	c->flow[MW_DIR_IN].packets = s->packets[MW_DIR_IN];
+}
+
+/*
+ * Moves the open connection in slot s out of a newer one's way, into
+ * mw_conns, where it goes on being counted. With mw_conns full it is lost
+ * track of, and counted.
+ */
+static __always_inline void evict(struct mw_conn_slot *s, __u64 cookie)
+{
+	struct mw_conn c, *full;
+	long err;
+
+	full = s->payload ? slot_conn(cookie) : NULL;
+	if (full)
+		c = *full;
+	else
+		open_conn(&c, s);
+	/* -EEXIST: another CPU moved it a moment ago; that entry stands. */
+	err = bpf_map_update_elem(&mw_conns, &cookie, &c, BPF_NOEXIST);
+	if (err && err != -17)
+		MW_COUNT(conn_map_full);
 }
 
 static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 family)
 {
-	struct mw_conn_start *s;
+	struct mw_conn_slot *s;
 	__u64 cookie, prev;
 	__u32 pid, i;
 
@@ -134,17 +146,17 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 		return;
 	}
 	cookie = bpf_get_socket_cookie(ctx);
-	i = cookie & (MW_CONN_STARTS - 1);
-	s = bpf_map_lookup_elem(&mw_conn_starts, &i);
+	i = cookie & (MW_CONN_SLOTS - 1);
+	s = bpf_map_lookup_elem(&mw_conn_slots, &i);
 	if (!s)
 		return;
 	/*
-	 * The slot's earlier owner is still open and silent, MW_CONN_STARTS
-	 * sockets later: it keeps being tracked, in mw_conns.
+	 * The slot's earlier owner is still open, MW_CONN_SLOTS sockets later:
+	 * it keeps being tracked, in mw_conns.
 	 */
 	prev = s->cookie;
 	if (prev && prev != cookie && !s->closed)
-		track(s, prev);
+		evict(s, prev);
 	/*
 	 * Free while it is rewritten, so that a late segment of prev finds it
 	 * in mw_conns, not half of this connection (the empty asm keeps the
@@ -170,14 +182,13 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	s->connect_ns = bpf_ktime_get_boot_ns();
 	s->packets[MW_DIR_OUT] = 0;
 	s->packets[MW_DIR_IN] = 0;
-	s->map_full = 0;
+	s->payload = 0;
 	s->closed = 0;
 	/*
 	 * Only remembered here: user space hears of a connection when it first
 	 * carries payload (announce() below). Every judgement the daemon makes
 	 * about a connection needs its payload or its message cadence, so a
-	 * connect storm of silent connections costs no records at all, and no
-	 * hash map work either.
+	 * connect storm of silent connections costs no records at all.
 	 */
 	asm volatile("" ::: "memory");
 	s->cookie = cookie;
@@ -461,23 +472,32 @@ static __always_inline __u64 tcp_cookie(struct __sk_buff *skb, bool *tcp)
 }
 
 /*
- * A segment of a socket with a cookie. A connection still in its slot only
- * counts segments until its first payload, which moves it into mw_conns;
- * once it closed silent, its last segments stop at the slot.
+ * A segment of a socket with a cookie. A connection in its slot only counts
+ * segments there until its first payload, from which on it is counted in
+ * full in mw_slot_conns; once closed, its last segments stop at the slot.
+ * One moved out of its slot is counted in mw_conns.
  */
 static __always_inline void segment(struct __sk_buff *skb, __u64 cookie, __u32 dir,
 				    __u32 canary_hook)
 {
-	struct mw_conn_start *s = conn_start(cookie);
+	struct mw_conn_slot *s = conn_slot(cookie);
 	struct mw_conn *c;
 	__u32 off, len;
 
 	if (s) {
 		if (s->closed)
 			return;
-		if (tcp_payload(skb, &off, &len) || len == 0 || !(c = track(s, cookie))) {
+		if (!s->payload && (tcp_payload(skb, &off, &len) || len == 0)) {
 			s->packets[dir]++;
 			return;
+		}
+		c = slot_conn(cookie);
+		if (!c)
+			return;
+		if (!s->payload) {
+			/* Plain stores: a first payload each way at once may lose a count. */
+			open_conn(c, s);
+			s->payload = 1;
 		}
 	} else {
 		c = bpf_map_lookup_elem(&mw_conns, &cookie);
@@ -520,6 +540,25 @@ int mw_ingress(struct __sk_buff *skb)
 	return SK_PASS;
 }
 
+/* The goodbye record of a connection user space was told of. */
+static __always_inline void goodbye(struct mw_conn *c, __u64 cookie, int state)
+{
+	struct mw_conn_event *e;
+
+	c->state = state;
+	c->closed_ns = bpf_ktime_get_boot_ns();
+	e = mw_reserve(sizeof(*e), MW_EV_CLOSE);
+	if (!e)
+		return;
+	e->hdr.type = MW_EV_CLOSE;
+	e->hdr.pid = c->pid;
+	e->hdr.ts_ns = c->closed_ns;
+	e->cookie = cookie;
+	e->conn = *c;
+	__builtin_memset(e->comm, 0, sizeof(e->comm));
+	mw_submit(e, sizeof(*e), MW_EV_CLOSE);
+}
+
 /*
  * Only one state change matters: closed, which ends tracking and sends the
  * goodbye record. The others return before any read, and an untracked
@@ -527,16 +566,20 @@ int mw_ingress(struct __sk_buff *skb)
  */
 static __always_inline int handle_state(__u64 cookie, int newstate)
 {
-	struct mw_conn_start *s;
-	struct mw_conn_event *e;
+	struct mw_conn_slot *s;
 	struct mw_conn *c;
 
 	if (!cookie)
 		return 0;
-	/* Closed silent: user space never heard of it, nothing to tell. */
-	s = conn_start(cookie);
+	s = conn_slot(cookie);
 	if (s) {
+		if (s->closed)
+			return 0;
 		s->closed = 1;
+		/* Closed silent, or never announced: nothing to tell. */
+		c = s->payload ? slot_conn(cookie) : NULL;
+		if (c && c->announced)
+			goodbye(c, cookie, newstate);
 		return 0;
 	}
 	c = bpf_map_lookup_elem(&mw_conns, &cookie);
@@ -545,23 +588,9 @@ static __always_inline int handle_state(__u64 cookie, int newstate)
 			mw_canary_seen(MW_CANARY_SOCK_STATE);
 		return 0;
 	}
-	c->state = newstate;
-	/* A connection user space never heard of needs no goodbye either. */
-	if (!c->announced) {
-		bpf_map_delete_elem(&mw_conns, &cookie);
-		return 0;
-	}
-	c->closed_ns = bpf_ktime_get_boot_ns();
-	e = mw_reserve(sizeof(*e), MW_EV_CLOSE);
-	if (e) {
-		e->hdr.type = MW_EV_CLOSE;
-		e->hdr.pid = c->pid;
-		e->hdr.ts_ns = c->closed_ns;
-		e->cookie = cookie;
-		e->conn = *c;
-		__builtin_memset(e->comm, 0, sizeof(e->comm));
-		mw_submit(e, sizeof(*e), MW_EV_CLOSE);
-	}
+	/* A connection user space never heard of needs no goodbye. */
+	if (c->announced)
+		goodbye(c, cookie, newstate);
 	bpf_map_delete_elem(&mw_conns, &cookie);
 	return 0;
 }

@@ -73,6 +73,8 @@ static inline struct mwd *fz_mwd_new(const char *sink)
 	o.instance_missing = m->instance_missing;
 	o.asff = &m->asff;
 	o.context_wait_ms = &m->cfg.context_wait_ms;
+	o.conn_slots_fd = -1;
+	o.slot_conns_fd = -1;
 	o.conns_map_fd = -1;
 	o.miner_names = m->cfg.miner_names;
 	o.pool_ports = m->cfg.pool_ports;

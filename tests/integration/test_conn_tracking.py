@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """How the kernel side keeps track of a TCP connection, read from its maps.
 
-A connection sits in its cookie's slot of mw_conn_starts until its first
-payload, which moves it into mw_conns; close frees whichever holds it. A
-connect that lands on the slot of a connection still open and silent moves
-that one into mw_conns first, so nothing is lost track of.
+A connection is counted in its cookie's slot of mw_conn_slots from connect
+to close: segments only until its first payload, everything from then on in
+the struct mw_conn at the same index of mw_slot_conns. Close marks the slot
+free. A connect that lands on the slot of a connection
+still open, silent or not, moves that one into mw_conns first, so nothing
+is lost track of.
 """
 import json
 import os
@@ -18,7 +20,7 @@ import pytest
 from conftest import wait_for
 
 SO_COOKIE = 57
-SLOTS = 65536           # MW_CONN_STARTS
+SLOTS = 32768           # MW_CONN_SLOTS
 MW_DIR_OUT, MW_DIR_IN = 0, 1
 
 
@@ -50,15 +52,23 @@ def lookup(mid, key):
 
 class Maps:
     def __init__(self, sensor):
-        self.starts = map_id(sensor.proc.pid, "mw_conn_starts")
+        self.slots = map_id(sensor.proc.pid, "mw_conn_slots")
+        self.slot_conns = map_id(sensor.proc.pid, "mw_slot_conns")
         self.conns = map_id(sensor.proc.pid, "mw_conns")
 
     def slot(self, cookie):
-        return lookup(self.starts, struct.pack("<I", cookie % SLOTS))
+        return lookup(self.slots, struct.pack("<I", cookie % SLOTS))
 
     def in_slot(self, cookie):
         s = self.slot(cookie)
         return s if s and s["cookie"] == cookie else None
+
+    def slot_conn(self, cookie):
+        """The full record of the connection in cookie's slot, once it carried payload."""
+        s = self.in_slot(cookie)
+        if not s or not s["payload"]:
+            return None
+        return lookup(self.slot_conns, struct.pack("<I", cookie % SLOTS))
 
     def conn(self, cookie):
         return lookup(self.conns, struct.pack("<Q", cookie))
@@ -75,7 +85,7 @@ def listener():
     return srv
 
 
-def test_a_connection_moves_from_its_slot_at_its_first_payload(sensor):
+def test_a_connection_is_counted_in_its_slot_from_connect_to_close(sensor):
     maps = Maps(sensor)
     srv = listener()
     port = srv.getsockname()[1]
@@ -85,30 +95,36 @@ def test_a_connection_moves_from_its_slot_at_its_first_payload(sensor):
     try:
         s = maps.in_slot(cookie)
         assert s, "a fresh connection is not in its slot"
-        assert s["pid"] == os.getpid() and s["dport"] == port and s["family"] == 2
-        assert s["daddr"][:4] == [127, 0, 0, 1]
+        assert s["pid"] == os.getpid() and s["dport"] == port
+        assert s["family"] == 2 and s["daddr"][:4] == [127, 0, 0, 1]
+        assert not s["payload"] and not s["closed"]
         # SYN and the handshake's ACK out, SYN-ACK in.
         assert s["packets"][MW_DIR_OUT] >= 2 and s["packets"][MW_DIR_IN] >= 1
-        assert maps.conn(cookie) is None, "a silent connection is in mw_conns"
 
         c.sendall(b"hello\n")
-        kc = wait_for(lambda: maps.conn(cookie), 5, what="the connection in mw_conns")
-        assert maps.in_slot(cookie) is None, "the slot still holds a moved connection"
+        kc = wait_for(lambda: maps.slot_conn(cookie), 5,
+                      what="the first payload counted in the slot")
         assert kc["pid"] == os.getpid() and kc["dport"] == port
-        assert kc["connect_ns"] == s["connect_ns"]
+        assert kc["daddr"] == s["daddr"] and kc["cgroup_id"] == s["cgroup_id"]
+        assert kc["connect_ns"] == s["connect_ns"] and kc["closed_ns"] == 0
         out = kc["flow"][MW_DIR_OUT]
-        # The segments before the payload came along from the slot.
+        # The segments before the payload are carried into the flow.
         assert out["packets"] >= s["packets"][MW_DIR_OUT] + 1
-        assert out["data_packets"] == 1 and out["bytes"] == 6
+        assert out["data_packets"] == 1 and out["bytes"] == 6 and out["captured"] == 1
+        assert kc["announced"] == 1, "the daemon was not told of the connection"
+        assert maps.conn(cookie) is None, "a connection in its slot is in mw_conns too"
 
         peer.sendall(b"welcome\n")
-        wait_for(lambda: maps.conn(cookie)["flow"][MW_DIR_IN]["bytes"] == 8, 5,
+        wait_for(lambda: maps.slot_conn(cookie)["flow"][MW_DIR_IN]["bytes"] == 8, 5,
                  what="the answer counted")
     finally:
         c.close()
         peer.close()
         srv.close()
-    wait_for(lambda: maps.conn(cookie) is None, 5, what="close to end tracking")
+    wait_for(lambda: maps.in_slot(cookie)["closed"], 5, what="close to mark the slot")
+    kc = maps.slot_conn(cookie)
+    assert kc["closed_ns"] > 0 and kc["state"] == 7  # TCP_CLOSE
+    assert maps.conn(cookie) is None
 
 
 def test_a_silent_connection_frees_its_slot_when_it_closes(sensor):
@@ -171,6 +187,7 @@ def test_a_connect_on_a_taken_slot_moves_its_silent_owner_to_mw_conns(sensor, on
             assert kc, "the slot's silent owner was dropped instead of moved"
             assert kc["pid"] == os.getpid() and kc["dport"] == server
             assert kc["flow"][MW_DIR_OUT]["packets"] >= 2
+            assert kc["flow"][MW_DIR_OUT]["bytes"] == 0
             first.sendall(b"still here\n")
             wait_for(lambda: maps.conn(a)["flow"][MW_DIR_OUT]["bytes"] == 11, 5,
                      what="the moved connection's payload counted")
@@ -188,3 +205,26 @@ def test_a_connect_on_the_slot_of_a_closed_connection_just_takes_it(sensor, one_
         s = maps.in_slot(cookie_of(other))
         assert s and not s["closed"], "the new connection did not take the slot"
         assert maps.conn(a) is None, "a closed connection was moved to mw_conns"
+
+
+def test_a_connect_on_a_taken_slot_moves_its_talking_owner_with_its_counts(sensor, one_cpu,
+                                                                            server):
+    maps = Maps(sensor)
+    with socket.create_connection(("127.0.0.1", server)) as first:
+        a = cookie_of(first)
+        first.sendall(b"hello\n")
+        wait_for(lambda: maps.slot_conn(a), 5, what="the first payload counted in the slot")
+        with socket_on_slot_of(a) as other:
+            other.connect(("127.0.0.1", server))
+            s = maps.in_slot(cookie_of(other))
+            assert s and not s["payload"], "the new connection did not take the slot clean"
+            kc = maps.conn(a)
+            assert kc, "the slot's talking owner was dropped instead of moved"
+            assert kc["pid"] == os.getpid() and kc["announced"] == 1
+            assert kc["flow"][MW_DIR_OUT]["bytes"] == 6
+            assert kc["flow"][MW_DIR_OUT]["data_packets"] == 1
+            first.sendall(b"still here\n")
+            wait_for(lambda: maps.conn(a)["flow"][MW_DIR_OUT]["bytes"] == 17, 5,
+                     what="the moved connection's payload counted")
+            assert sensor.status()["lost"]["conn_map_full"] == 0
+    wait_for(lambda: maps.conn(a) is None, 5, what="close to end tracking of the moved one")

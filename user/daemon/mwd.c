@@ -651,6 +651,8 @@ static int setup(struct mwd *m)
 	m->asff = m->cfg.format == FORMAT_ASFF;
 	dopt.asff = &m->asff;
 	dopt.context_wait_ms = &m->cfg.context_wait_ms;
+	dopt.conn_slots_fd = loader__conn_slots_fd(m->loader);
+	dopt.slot_conns_fd = loader__slot_conns_fd(m->loader);
 	dopt.conns_map_fd = loader__conns_fd(m->loader);
 	m->det = detector__new(&dopt, m->procs, m->conns, m->sink);
 	if (!m->rb || !m->cpu || !m->det) {

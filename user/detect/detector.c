@@ -431,9 +431,24 @@ static void summarise_conn(struct conn *c, void *arg)
  */
 static void read_flows(struct detector *d, struct conn *c, struct mw_flow flow[2])
 {
+	uint32_t i = (uint32_t)(c->cookie & (MW_CONN_SLOTS - 1));
+	struct mw_conn_slot s;
 	struct mw_conn kc;
+	bool found;
 
-	if (d->o.conns_map_fd >= 0 && bpf_map_lookup_elem(d->o.conns_map_fd, &c->cookie, &kc) == 0) {
+	/*
+	 * Its slot, where nearly every connection stays, then mw_conns. A
+	 * connection is announced at its first payload, so its slot says
+	 * payload if it still holds it.
+	 */
+	found = d->o.conn_slots_fd >= 0 &&
+		bpf_map_lookup_elem(d->o.conn_slots_fd, &i, &s) == 0 &&
+		s.cookie == c->cookie && s.payload &&
+		bpf_map_lookup_elem(d->o.slot_conns_fd, &i, &kc) == 0;
+	if (!found)
+		found = d->o.conns_map_fd >= 0 &&
+			bpf_map_lookup_elem(d->o.conns_map_fd, &c->cookie, &kc) == 0;
+	if (found) {
 		flow[0] = kc.flow[0];
 		flow[1] = kc.flow[1];
 	} else {

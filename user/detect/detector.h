@@ -34,7 +34,9 @@ struct detector_opts {
 	const char *instance_missing;  /* why findings carry no cloud context (no cloudctx) */
 	const bool *asff;              /* write ASFF instead of OCSF */
 	const uint32_t *context_wait_ms; /* how long a Create may wait for ECS context */
-	int conns_map_fd;              /* to refresh traffic counters */
+	int conn_slots_fd;             /* to refresh traffic counters: mw_conn_slots, */
+	int slot_conns_fd;             /* mw_slot_conns, */
+	int conns_map_fd;              /* and mw_conns, for those out of their slot */
 	const char *miner_names;       /* comma-separated */
 	const uint16_t *pool_ports;    /* sorted; both may change on reload */
 	const size_t *npool_ports;

@@ -533,6 +533,16 @@ int loader__conns_fd(const struct loader *l)
 	return bpf_map__fd(l->skel->maps.mw_conns);
 }
 
+int loader__conn_slots_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.mw_conn_slots);
+}
+
+int loader__slot_conns_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.mw_slot_conns);
+}
+
 int loader__cpu_proc_fd(const struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.mw_cpu_proc);

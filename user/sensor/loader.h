@@ -48,6 +48,8 @@ void loader__stop(struct loader *l);
 int loader__ringbuf_fd(const struct loader *l);
 int loader__stats_fd(const struct loader *l);
 int loader__conns_fd(const struct loader *l);
+int loader__conn_slots_fd(const struct loader *l);
+int loader__slot_conns_fd(const struct loader *l);
 int loader__cpu_proc_fd(const struct loader *l);
 int loader__cpu_thread_fd(const struct loader *l);
 
