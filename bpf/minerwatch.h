@@ -152,13 +152,27 @@ struct mw_conn_slot {
 	__u8 pad[6];
 };
 
+/*
+ * MW_EV_CONNECT, just before a connection's first payload record, and
+ * MW_EV_CLOSE (hdr.ts_ns the close) for one that was announced: who opened
+ * it and to where. Its traffic stays in the kernel's maps, read when judged.
+ */
 struct mw_conn_event {
 	struct mw_event_hdr hdr;
 	__u64 cookie;
-	struct mw_conn conn;
-	char comm[MW_COMM_LEN];
+	__u32 pid;
+	__u16 family;
+	__u16 dport;
+	__u8 daddr[16];
+	__u64 cgroup_id;
+	__u64 connect_ns;
 };
 
+/*
+ * A captured segment (MW_EV_PAYLOAD) or DNS query (MW_EV_DNS). The record
+ * ends after MW_PAYLOAD_CLASS_S, MW_PAYLOAD_CLASS_M or MW_PAYLOAD_LEN bytes
+ * of data, the first that holds len, so a short line costs a short record.
+ */
 struct mw_payload_event {
 	struct mw_event_hdr hdr;
 	__u64 cookie;
@@ -168,6 +182,9 @@ struct mw_payload_event {
 	__u32 seg_len;  /* payload length of the whole segment */
 	__u8 data[MW_PAYLOAD_LEN];
 };
+#define MW_PAYLOAD_HDR_LEN 40  /* offsetof(struct mw_payload_event, data) */
+#define MW_PAYLOAD_CLASS_S 64  /* data bytes of the short records */
+#define MW_PAYLOAD_CLASS_M 192 /* ... of the medium ones; the long hold MW_PAYLOAD_LEN */
 
 /*
  * The self-check (user/daemon/selfcheck.c). Every few seconds the daemon
@@ -215,10 +232,12 @@ _Static_assert(sizeof(struct mw_exec_event) == 576, "mw_exec_event layout");
 _Static_assert(sizeof(struct mw_exit_event) == 48, "mw_exit_event layout");
 _Static_assert(sizeof(struct mw_flow) == 80, "mw_flow layout");
 _Static_assert(sizeof(struct mw_conn) == 216, "mw_conn layout");
-_Static_assert(sizeof(struct mw_conn_event) == 256, "mw_conn_event layout");
+_Static_assert(sizeof(struct mw_conn_event) == 64, "mw_conn_event layout");
 _Static_assert(sizeof(struct mw_conn_slot) == 64, "mw_conn_slot layout");
 _Static_assert((MW_CONN_SLOTS & (MW_CONN_SLOTS - 1)) == 0, "a power of two");
 _Static_assert(sizeof(struct mw_payload_event) == 552, "mw_payload_event layout");
+_Static_assert(__builtin_offsetof(struct mw_payload_event, data) == MW_PAYLOAD_HDR_LEN,
+	       "mw_payload_event header");
 _Static_assert(sizeof(struct mw_cpu) == 24, "mw_cpu layout");
 _Static_assert(sizeof(struct mw_canary) == 24 + 8 * MW_CANARY_MAX, "mw_canary layout");
 

@@ -194,6 +194,22 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	s->cookie = cookie;
 }
 
+/* Who opened connection c and to where, for MW_EV_CONNECT and MW_EV_CLOSE. */
+static __always_inline void conn_event(struct mw_conn_event *e, const struct mw_conn *c,
+				       __u64 cookie, __u32 type, __u64 ts)
+{
+	e->hdr.type = type;
+	e->hdr.pid = c->pid;
+	e->hdr.ts_ns = ts;
+	e->cookie = cookie;
+	e->pid = c->pid;
+	e->family = c->family;
+	e->dport = c->dport;
+	__builtin_memcpy(e->daddr, c->daddr, sizeof(e->daddr));
+	e->cgroup_id = c->cgroup_id;
+	e->connect_ns = c->connect_ns;
+}
+
 /*
  * Tells user space about a connection, once, just before its first payload
  * record: same CPU, reserved first, so the connection is known when the
@@ -211,12 +227,7 @@ static __always_inline void announce(struct mw_conn *c, __u64 cookie)
 	if (!e)
 		return;
 	c->announced = 1;
-	e->hdr.type = MW_EV_CONNECT;
-	e->hdr.pid = c->pid;
-	e->hdr.ts_ns = c->connect_ns;
-	e->cookie = cookie;
-	e->conn = *c;
-	__builtin_memset(e->comm, 0, sizeof(e->comm));
+	conn_event(e, c, cookie, MW_EV_CONNECT, c->connect_ns);
 	mw_submit(e, sizeof(*e), MW_EV_CONNECT);
 }
 
@@ -316,14 +327,19 @@ static __always_inline int tcp_payload(struct __sk_buff *skb, __u32 *off, __u32 
 	return tcp_payload_copied(skb, off, len);
 }
 
-/* Hands up to MW_PAYLOAD_LEN bytes at off to user space; false if the ring was full. */
-static __always_inline bool emit_payload(struct __sk_buff *skb, __u32 type, __u32 pid,
-					 __u64 cookie, __u32 dir, __u32 seg, __u32 off, __u32 len)
+/*
+ * Hands up to n bytes at off to user space in a record of n bytes of data;
+ * false if the ring was full. n is a constant in each inlined copy, which is
+ * what the reserve helper needs.
+ */
+static __always_inline bool emit_class(struct __sk_buff *skb, __u32 type, __u32 pid,
+				       __u64 cookie, __u32 dir, __u32 seg, __u32 off, __u32 len,
+				       const __u32 n)
 {
 	struct mw_payload_event *e;
 	__u64 cap;
 
-	e = mw_reserve(sizeof(*e), type);
+	e = mw_reserve(MW_PAYLOAD_HDR_LEN + n, type);
 	if (!e)
 		return false;
 	e->hdr.type = type;
@@ -333,15 +349,15 @@ static __always_inline bool emit_payload(struct __sk_buff *skb, __u32 type, __u3
 	e->dir = dir;
 	e->seg = seg;
 	e->seg_len = len;
-	__builtin_memset(e->data, 0, sizeof(e->data));
-	cap = len < MW_PAYLOAD_LEN ? len : MW_PAYLOAD_LEN;
+	__builtin_memset(e->data, 0, n);
+	cap = len < n ? len : n;
 	/*
 	 * Each bound is tested on cap's own register, one at a time: clang
 	 * otherwise folds "1 <= cap <= MAX" into one test of cap - 1, whose
 	 * bounds older verifiers (5.10, 6.1, 6.12) do not carry back to cap.
 	 */
 	asm volatile("" : "+r"(cap));
-	if (cap > MW_PAYLOAD_LEN)
+	if (cap > n)
 		cap = 0;
 	asm volatile("" : "+r"(cap));
 	if ((__s64)cap > 0 && bpf_skb_load_bytes(skb, off, e->data, cap) == 0) {
@@ -350,8 +366,23 @@ static __always_inline bool emit_payload(struct __sk_buff *skb, __u32 type, __u3
 		e->len = 0;
 		MW_COUNT(read_errors);
 	}
-	mw_submit(e, sizeof(*e), type);
+	mw_submit(e, MW_PAYLOAD_HDR_LEN + n, type);
 	return true;
+}
+
+/*
+ * Hands up to MW_PAYLOAD_LEN bytes at off to user space in the shortest
+ * record that holds them; false if the ring was full. A line of a few bytes
+ * costs a tenth of the ring a full record does.
+ */
+static __always_inline bool emit_payload(struct __sk_buff *skb, __u32 type, __u32 pid,
+					 __u64 cookie, __u32 dir, __u32 seg, __u32 off, __u32 len)
+{
+	if (len <= MW_PAYLOAD_CLASS_S)
+		return emit_class(skb, type, pid, cookie, dir, seg, off, len, MW_PAYLOAD_CLASS_S);
+	if (len <= MW_PAYLOAD_CLASS_M)
+		return emit_class(skb, type, pid, cookie, dir, seg, off, len, MW_PAYLOAD_CLASS_M);
+	return emit_class(skb, type, pid, cookie, dir, seg, off, len, MW_PAYLOAD_LEN);
 }
 
 static __always_inline void capture(struct __sk_buff *skb, struct mw_conn *c, __u64 cookie,
@@ -550,12 +581,7 @@ static __always_inline void goodbye(struct mw_conn *c, __u64 cookie, int state)
 	e = mw_reserve(sizeof(*e), MW_EV_CLOSE);
 	if (!e)
 		return;
-	e->hdr.type = MW_EV_CLOSE;
-	e->hdr.pid = c->pid;
-	e->hdr.ts_ns = c->closed_ns;
-	e->cookie = cookie;
-	e->conn = *c;
-	__builtin_memset(e->comm, 0, sizeof(e->comm));
+	conn_event(e, c, cookie, MW_EV_CLOSE, c->closed_ns);
 	mw_submit(e, sizeof(*e), MW_EV_CLOSE);
 }
 

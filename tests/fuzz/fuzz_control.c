@@ -41,12 +41,12 @@ static void populate(struct mwd *d)
 	ce.hdr.pid = 4242;
 	ce.hdr.ts_ns = now;
 	ce.cookie = 77;
-	ce.conn.pid = 4242;
-	ce.conn.family = 2;
-	ce.conn.dport = 3333;
-	ce.conn.daddr[0] = 127;
-	ce.conn.daddr[3] = 1;
-	ce.conn.connect_ns = now;
+	ce.pid = 4242;
+	ce.family = 2;
+	ce.dport = 3333;
+	ce.daddr[0] = 127;
+	ce.daddr[3] = 1;
+	ce.connect_ns = now;
 	fz_record(d, &ce, sizeof(ce));
 
 	pe.hdr.type = MW_EV_PAYLOAD;

@@ -24,6 +24,7 @@ CORPUS = os.path.join(ROOT, "tests", "corpus")
 EV_EXEC, EV_EXIT, EV_CONNECT, EV_CLOSE, EV_PAYLOAD, EV_DNS = 1, 2, 3, 4, 5, 6
 DIR_OUT, DIR_IN = 0, 1
 PAYLOAD_LEN = 512
+PAYLOAD_CLASSES = (64, 192, PAYLOAD_LEN)  # MW_PAYLOAD_CLASS_S, _M, MW_PAYLOAD_LEN
 SEC = 1000000000
 T0 = 5000 * SEC
 
@@ -83,13 +84,10 @@ def exit_rec(pid, start, comm, ts=T0):
     return r
 
 
-def conn_rec(typ, pid, cookie, port, addr=(127, 0, 0, 1), comm="", ts=T0):
-    flow = struct.pack("<9QII", *([0] * 9), 0, 0)
-    conn = struct.pack("<IHH", pid, 2, port) + fixed(bytes(addr), 16)
-    conn += struct.pack("<QQQ", 1, ts, 0) + flow + flow + struct.pack("<II", 1, 0)
-    assert len(conn) == 216
-    r = hdr(typ, pid, ts) + struct.pack("<Q", cookie) + conn + fixed(comm, 16)
-    assert len(r) == 256
+def conn_rec(typ, pid, cookie, port, addr=(127, 0, 0, 1), ts=T0):
+    r = hdr(typ, pid, ts) + struct.pack("<QIHH", cookie, pid, 2, port) + fixed(bytes(addr), 16)
+    r += struct.pack("<QQ", 1, ts)
+    assert len(r) == 64
     return r
 
 
@@ -99,8 +97,10 @@ def payload_rec(pid, cookie, direction, seg, data, typ=EV_PAYLOAD, length=None,
     n = len(data) if length is None else length
     r = hdr(typ, pid, ts) + struct.pack("<QIIII", cookie, direction, seg, n,
                                         len(data) if seg_len is None else seg_len)
-    r += fixed(data, PAYLOAD_LEN)
-    assert len(r) == 552
+    # Cut after the first of the kernel's data sizes that holds the data.
+    room = next(c for c in PAYLOAD_CLASSES if len(data) <= c)
+    r += fixed(data, room)
+    assert len(r) == 40 + room
     return r
 
 
@@ -154,12 +154,12 @@ def seeds_records():
     start = T0 - 3 * SEC
     put(d, "stratum-miner-lifecycle",
         chunk(exec_rec(1000, start, "xmrig", "/tmp/.x/xmrig", miner_args))
-        + chunk(conn_rec(EV_CONNECT, 1000, 11, 3333, comm="xmrig"))
+        + chunk(conn_rec(EV_CONNECT, 1000, 11, 3333))
         + chunk(payload_rec(1000, 11, DIR_OUT, 0, STRATUM_SUB))
         + chunk(payload_rec(1000, 11, DIR_IN, 0, STRATUM_NOTIFY))
         + cpu([(1000, 99, 1000)]) + cpu([(1001, 99, 1000), (1002, 98, 1000)], threads=True)
         + tick(1) + cpu([(1000, 198, 1000)]) + tick(1)
-        + chunk(conn_rec(EV_CLOSE, 1000, 11, 3333, comm="xmrig"))
+        + chunk(conn_rec(EV_CLOSE, 1000, 11, 3333))
         + chunk(exit_rec(1000, start, "xmrig")) + tick(1))
     half = len(XMRIG_LOGIN) // 2
     put(d, "xmrig-login-two-segments",
@@ -194,8 +194,9 @@ def seeds_records():
     put(d, "bad-records",
         chunk(b"") + chunk(hdr(0, 1, T0)) + chunk(hdr(99, 1, T0) + b"\0" * 64)
         + chunk(exec_rec(1600, start, "x", "/x", ["x"])[:100])
-        + chunk(conn_rec(EV_CONNECT, 1600, 15, 80)[:263])
-        + chunk(payload_rec(1600, 15, DIR_OUT, 0, "x")[:551])
+        + chunk(conn_rec(EV_CONNECT, 1600, 15, 80)[:63])
+        + chunk(payload_rec(1600, 15, DIR_OUT, 0, "x")[:39])
+        + chunk(payload_rec(1600, 15, DIR_OUT, 0, "x" * 100)[:41])
         + chunk(exit_rec(1600, start, "x")[:47])
         + chunk(hdr(EV_EXIT, 1600, T0)[:15]))
     # Regressions: inputs that once crashed a harness (see test_fuzz_regressions.c).

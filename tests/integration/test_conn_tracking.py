@@ -228,3 +228,95 @@ def test_a_connect_on_a_taken_slot_moves_its_talking_owner_with_its_counts(senso
                      what="the moved connection's payload counted")
             assert sensor.status()["lost"]["conn_map_full"] == 0
     wait_for(lambda: maps.conn(a) is None, 5, what="close to end tracking of the moved one")
+
+
+def stratum_line(size):
+    """A Stratum subscribe of exactly size bytes, newline included."""
+    head, tail = '{"id":1,"method":"mining.subscribe","params":["', '"]}\n'
+    return (head + "x" * (size - len(head) - len(tail)) + tail).encode()
+
+
+SEND_AND_HOLD = """
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(sys.stdin.buffer.readline())
+sys.stdin.read()
+"""
+
+
+def test_payload_records_hold_lines_of_every_size_up_to_the_capture(sensor):
+    """Payload records are cut to the shortest of three sizes that holds the
+    segment: a line on either side of each cut still reaches the protocol
+    reader whole. One process a line: a process keeps a few peers only."""
+    sizes = (20, 64, 65, 192, 193, 512)
+    with listener() as srv:
+        port = srv.getsockname()[1]
+        senders = [subprocess.Popen(["python3", "-c", SEND_AND_HOLD, str(port)],
+                                    stdin=subprocess.PIPE) for _ in sizes]
+        try:
+            for p, size in zip(senders, sizes):
+                p.stdin.write(stratum_line(size))
+                p.stdin.flush()
+
+            def missing():
+                log = sensor.log()
+                return [size for p, size in zip(senders, sizes)
+                        if f"pid {p.pid}: stratum-v1 protocol (mining.subscribe)" not in log]
+            wait_for(lambda: not missing(), 10, what="every line recognised as Stratum")
+            assert sensor.status()["lost"]["total"] == 0
+        finally:
+            for p in senders:
+                p.stdin.close()
+                p.wait(timeout=10)
+
+
+def dns_query_of_size(size, domain="pool.test"):
+    """A DNS query of exactly size bytes that ends with its name's zero label:
+    without its last byte the name no longer parses."""
+    tail = b"".join(bytes([len(x)]) + x.encode() for x in domain.split(".")) + b"\0"
+    pad = size - 12 - len(tail)
+    labels = []
+    while pad > 0:
+        n = min(63, pad - 1)
+        if pad - (n + 1) == 1:
+            n -= 1
+        labels.append(bytes([n]) + b"a" * n)
+        pad -= n + 1
+    q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"".join(labels) + tail
+    assert len(q) == size
+    return q
+
+
+SEND_DATAGRAM_AND_HOLD = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(sys.stdin.buffer.read(int(sys.argv[1])), ("127.0.0.1", 53))
+sys.stdin.read()
+"""
+
+
+def test_dns_records_hold_queries_of_every_size_up_to_the_capture(sensor_factory, tmp):
+    """The same cut, to the byte: a query's name ends with its last byte, so a
+    record one byte short of a query loses the name."""
+    names = os.path.join(tmp, "pools.txt")
+    with open(names, "w") as f:
+        f.write("pool.test\n")
+    sensor = sensor_factory(config=f"pool_names_file = {names}\n")
+    # 267: the longest query with a name of the longest length DNS allows.
+    sizes = (40, 64, 65, 192, 193, 267)
+    senders = [subprocess.Popen(["python3", "-c", SEND_DATAGRAM_AND_HOLD, str(size)],
+                                stdin=subprocess.PIPE) for size in sizes]
+    try:
+        for p, size in zip(senders, sizes):
+            p.stdin.write(dns_query_of_size(size))
+            p.stdin.flush()
+
+        def missing():
+            log = sensor.log()
+            return [size for p, size in zip(senders, sizes)
+                    if f"pid {p.pid} asked for mining-pool name " not in log]
+        wait_for(lambda: not missing(), 10, what="every query's name read")
+    finally:
+        for p in senders:
+            p.stdin.close()
+            p.wait(timeout=10)

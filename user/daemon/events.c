@@ -138,11 +138,11 @@ static void on_connect(struct mwd *m, const struct mw_conn_event *e)
 	c = conn_table__insert(m->conns, e->cookie);
 	if (!c)
 		return;
-	c->pid = e->conn.pid;
-	c->family = e->conn.family;
-	c->dport = e->conn.dport;
-	memcpy(c->daddr, e->conn.daddr, sizeof(c->daddr));
-	c->connect_ns = e->conn.connect_ns;
+	c->pid = e->pid;
+	c->family = e->family;
+	c->dport = e->dport;
+	memcpy(c->daddr, e->daddr, sizeof(c->daddr));
+	c->connect_ns = e->connect_ns;
 	p = mwd__proc_for(m, c->pid);
 	if (p) {
 		p->nconns++;
@@ -180,20 +180,32 @@ static void note_name(struct mwd *m, struct proc *p, const char *name, const cha
 		 hit);
 }
 
-static void on_dns(struct mwd *m, const struct mw_payload_event *e)
+/*
+ * Bytes of data a payload record of size bytes holds: its len, but never
+ * past the record's end (records are cut to the data, see struct
+ * mw_payload_event). size is at least MW_PAYLOAD_HDR_LEN.
+ */
+static uint32_t payload_len(const struct mw_payload_event *e, size_t size)
+{
+	size_t room = size - MW_PAYLOAD_HDR_LEN;
+	uint32_t n = e->len < MW_PAYLOAD_LEN ? e->len : MW_PAYLOAD_LEN;
+
+	return n < room ? n : (uint32_t)room;
+}
+
+static void on_dns(struct mwd *m, const struct mw_payload_event *e, uint32_t len)
 {
 	char name[256];
 	struct proc *p;
 
-	if (!dns__query_name(e->data, e->len < MW_PAYLOAD_LEN ? e->len : MW_PAYLOAD_LEN, name,
-			     sizeof(name)))
+	if (!dns__query_name(e->data, len, name, sizeof(name)))
 		return;
 	p = mwd__proc_for(m, e->hdr.pid);
 	if (p)
 		note_name(m, p, name, "dns");
 }
 
-static void on_payload(struct mwd *m, const struct mw_payload_event *e)
+static void on_payload(struct mwd *m, const struct mw_payload_event *e, uint32_t len)
 {
 	struct conn *c = conn_table__lookup(m->conns, e->cookie);
 	bool had_sni, newly;
@@ -203,7 +215,7 @@ static void on_payload(struct mwd *m, const struct mw_payload_event *e)
 	if (!c || e->dir > MW_DIR_IN)
 		return;
 	had_sni = c->sni != NULL;
-	newly = conn__add_payload(c, e->dir, e->seg, e->data, e->len, e->seg_len, e->hdr.ts_ns);
+	newly = conn__add_payload(c, e->dir, e->seg, e->data, len, e->seg_len, e->hdr.ts_ns);
 	p = proc_table__lookup(m->procs, c->pid);
 	if (!p)
 		return;
@@ -253,14 +265,14 @@ int mwd__handle_event(void *ctx, void *data, size_t size)
 		on_close(m, data);
 		break;
 	case MW_EV_PAYLOAD:
-		if (size < sizeof(struct mw_payload_event))
+		if (size < MW_PAYLOAD_HDR_LEN)
 			goto bad;
-		on_payload(m, data);
+		on_payload(m, data, payload_len(data, size));
 		break;
 	case MW_EV_DNS:
-		if (size < sizeof(struct mw_payload_event))
+		if (size < MW_PAYLOAD_HDR_LEN)
 			goto bad;
-		on_dns(m, data);
+		on_dns(m, data, payload_len(data, size));
 		break;
 	}
 	m->handled[h->type]++;
