@@ -24,8 +24,9 @@
  *
  * The connect hooks run in the caller's context, which is what ties a socket
  * to a process; the skb hooks only count for sockets found in a slot or in
- * mw_conns (the few moved out of their slot), and a socket without a cookie cannot be in either (see
- * tcp_cookie()), so most untracked traffic costs a pointer cast and one load.
+ * mw_conns (the few moved out of their slot), and a socket without a cookie
+ * cannot be in either (see tcp_cookie()), so most untracked traffic costs a
+ * pointer cast and one load.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
