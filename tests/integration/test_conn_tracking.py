@@ -175,22 +175,31 @@ def server():
         yield srv.getsockname()[1]
 
 
-def test_a_connect_on_a_taken_slot_moves_its_silent_owner_to_mw_conns(sensor, one_cpu, server):
+@pytest.mark.parametrize("first_line", [b"", b"hello\n"], ids=["silent", "talking"])
+def test_a_connect_on_a_taken_slot_moves_its_open_owner_with_its_counts(sensor, one_cpu, server,
+                                                                         first_line):
     maps = Maps(sensor)
     with socket.create_connection(("127.0.0.1", server)) as first:
         a = cookie_of(first)
+        if first_line:
+            first.sendall(first_line)
+            wait_for(lambda: maps.slot_conn(a), 5, what="the first payload counted in the slot")
         assert maps.in_slot(a)
         with socket_on_slot_of(a) as other:
             other.connect(("127.0.0.1", server))
-            assert maps.in_slot(cookie_of(other)), "the new connection did not take the slot"
+            s = maps.in_slot(cookie_of(other))
+            assert s and not s["payload"] and not s["closed"], \
+                "the new connection did not take the slot clean"
             kc = maps.conn(a)
-            assert kc, "the slot's silent owner was dropped instead of moved"
+            assert kc, "the slot's open owner was dropped instead of moved"
             assert kc["pid"] == os.getpid() and kc["dport"] == server
-            assert kc["flow"][MW_DIR_OUT]["packets"] >= 2
-            assert kc["flow"][MW_DIR_OUT]["bytes"] == 0
+            assert kc["announced"] == (1 if first_line else 0)
+            out = kc["flow"][MW_DIR_OUT]
+            assert out["packets"] >= 2 and out["bytes"] == len(first_line)
+            assert out["data_packets"] == (1 if first_line else 0)
             first.sendall(b"still here\n")
-            wait_for(lambda: maps.conn(a)["flow"][MW_DIR_OUT]["bytes"] == 11, 5,
-                     what="the moved connection's payload counted")
+            wait_for(lambda: maps.conn(a)["flow"][MW_DIR_OUT]["bytes"] == len(first_line) + 11,
+                     5, what="the moved connection's payload counted")
             assert sensor.status()["lost"]["conn_map_full"] == 0
     wait_for(lambda: maps.conn(a) is None, 5, what="close to end tracking of the moved one")
 
@@ -207,29 +216,6 @@ def test_a_connect_on_the_slot_of_a_closed_connection_just_takes_it(sensor, one_
         assert maps.conn(a) is None, "a closed connection was moved to mw_conns"
 
 
-def test_a_connect_on_a_taken_slot_moves_its_talking_owner_with_its_counts(sensor, one_cpu,
-                                                                            server):
-    maps = Maps(sensor)
-    with socket.create_connection(("127.0.0.1", server)) as first:
-        a = cookie_of(first)
-        first.sendall(b"hello\n")
-        wait_for(lambda: maps.slot_conn(a), 5, what="the first payload counted in the slot")
-        with socket_on_slot_of(a) as other:
-            other.connect(("127.0.0.1", server))
-            s = maps.in_slot(cookie_of(other))
-            assert s and not s["payload"], "the new connection did not take the slot clean"
-            kc = maps.conn(a)
-            assert kc, "the slot's talking owner was dropped instead of moved"
-            assert kc["pid"] == os.getpid() and kc["announced"] == 1
-            assert kc["flow"][MW_DIR_OUT]["bytes"] == 6
-            assert kc["flow"][MW_DIR_OUT]["data_packets"] == 1
-            first.sendall(b"still here\n")
-            wait_for(lambda: maps.conn(a)["flow"][MW_DIR_OUT]["bytes"] == 17, 5,
-                     what="the moved connection's payload counted")
-            assert sensor.status()["lost"]["conn_map_full"] == 0
-    wait_for(lambda: maps.conn(a) is None, 5, what="close to end tracking of the moved one")
-
-
 def stratum_line(size):
     """A Stratum subscribe of exactly size bytes, newline included."""
     head, tail = '{"id":1,"method":"mining.subscribe","params":["', '"]}\n'
@@ -244,30 +230,37 @@ sys.stdin.read()
 """
 
 
+def each_in_its_own_process(sensor, script, argvs, inputs, logged, what):
+    """Runs script once per input with its argv, hands it the input on stdin,
+    and waits until the daemon has logged logged.format(pid=...) for every
+    one; each holds its socket until then. One process each: a process
+    keeps a few peers and one pool name only."""
+    procs = [subprocess.Popen(["python3", "-c", script, *argv], stdin=subprocess.PIPE)
+             for argv in argvs]
+    try:
+        for p, data in zip(procs, inputs):
+            p.stdin.write(data)
+            p.stdin.flush()
+        wait_for(lambda: all(logged.format(pid=p.pid) in sensor.log() for p in procs), 10,
+                 what=what)
+    finally:
+        for p in procs:
+            p.stdin.close()
+            p.wait(timeout=10)
+
+
 def test_payload_records_hold_lines_of_every_size_up_to_the_capture(sensor):
     """Payload records are cut to the shortest of three sizes that holds the
     segment: a line on either side of each cut still reaches the protocol
-    reader whole. One process a line: a process keeps a few peers only."""
+    reader whole."""
     sizes = (20, 64, 65, 192, 193, 512)
     with listener() as srv:
-        port = srv.getsockname()[1]
-        senders = [subprocess.Popen(["python3", "-c", SEND_AND_HOLD, str(port)],
-                                    stdin=subprocess.PIPE) for _ in sizes]
-        try:
-            for p, size in zip(senders, sizes):
-                p.stdin.write(stratum_line(size))
-                p.stdin.flush()
-
-            def missing():
-                log = sensor.log()
-                return [size for p, size in zip(senders, sizes)
-                        if f"pid {p.pid}: stratum-v1 protocol (mining.subscribe)" not in log]
-            wait_for(lambda: not missing(), 10, what="every line recognised as Stratum")
-            assert sensor.status()["lost"]["total"] == 0
-        finally:
-            for p in senders:
-                p.stdin.close()
-                p.wait(timeout=10)
+        port = str(srv.getsockname()[1])
+        each_in_its_own_process(sensor, SEND_AND_HOLD, [[port]] * len(sizes),
+                                [stratum_line(n) for n in sizes],
+                                "pid {pid}: stratum-v1 protocol (mining.subscribe)",
+                                "every line recognised as Stratum")
+    assert sensor.status()["lost"]["total"] == 0
 
 
 def dns_query_of_size(size, domain="pool.test"):
@@ -304,19 +297,6 @@ def test_dns_records_hold_queries_of_every_size_up_to_the_capture(sensor_factory
     sensor = sensor_factory(config=f"pool_names_file = {names}\n")
     # 267: the longest query with a name of the longest length DNS allows.
     sizes = (40, 64, 65, 192, 193, 267)
-    senders = [subprocess.Popen(["python3", "-c", SEND_DATAGRAM_AND_HOLD, str(size)],
-                                stdin=subprocess.PIPE) for size in sizes]
-    try:
-        for p, size in zip(senders, sizes):
-            p.stdin.write(dns_query_of_size(size))
-            p.stdin.flush()
-
-        def missing():
-            log = sensor.log()
-            return [size for p, size in zip(senders, sizes)
-                    if f"pid {p.pid} asked for mining-pool name " not in log]
-        wait_for(lambda: not missing(), 10, what="every query's name read")
-    finally:
-        for p in senders:
-            p.stdin.close()
-            p.wait(timeout=10)
+    each_in_its_own_process(sensor, SEND_DATAGRAM_AND_HOLD, [[str(n)] for n in sizes],
+                            [dns_query_of_size(n) for n in sizes],
+                            "pid {pid} asked for mining-pool name ", "every query's name read")
