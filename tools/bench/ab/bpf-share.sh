@@ -18,7 +18,7 @@ TOOLS=$(dirname "$0")/../../../build/tools
 T=$(mktemp -d)
 . "$(dirname "$0")/daemon.sh"
 P=
-trap 'kill $P 2>/dev/null; wait $P 2>/dev/null; rm -rf "$T"' EXIT
+trap 'stop_daemon; rm -rf "$T"' EXIT
 # "samples bpf_samples" of the storm under perf
 profile() {
 	perf record -q -e cpu-clock -F 2999 -a -o "$T/perf.data" -- "$TOOLS/storm" "$@" >/dev/null 2>&1
@@ -32,9 +32,7 @@ for _ in $(seq "$REPS"); do
 	a=$(profile "$@")
 	start_daemon "$B" "$T"
 	b=$(profile "$@")
-	kill "$P"
-	wait "$P" 2>/dev/null || true
-	P=
+	stop_daemon
 	echo "$a $b" | awk -v b="$(dirname "$B")" '{
 		printf "%s: storm samples %d without, %d with (%.3f); BPF share %.1f%% with\n",
 			b, $1, $3, $3 / $1, 100 * $4 / $3 }'

@@ -10,7 +10,7 @@ TOOLS=$(dirname "$0")/../../../build/tools
 T=$(mktemp -d)
 . "$(dirname "$0")/daemon.sh"
 P=
-trap 'kill $P 2>/dev/null; wait $P 2>/dev/null; rm -rf "$T"' EXIT
+trap 'stop_daemon; rm -rf "$T"' EXIT
 start_daemon "$B" "$T"
 ticks() { awk '{print $14 + $15}' "/proc/$P/stat"; }
 c0=$(ticks)

@@ -3,7 +3,9 @@
 # build's minerwatchd with an empty configuration and its files under DIR,
 # sets P to its pid and returns once it answers status (at most 10 s), plus
 # a second for its start-up scan to settle. Never the real IMDS or ECS agent:
-# both point at a closed loopback port.
+# both point at a closed loopback port. stop_daemon stops it again, if it
+# runs, and clears P; nothing in it fails, so an EXIT trap under set -e
+# runs to its end.
 start_daemon() {
 	: >"$2/c.conf"
 	AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:1 "$1/minerwatchd" -c "$2/c.conf" \
@@ -14,4 +16,12 @@ start_daemon() {
 		sleep 0.1
 	done
 	sleep 1
+}
+
+stop_daemon() {
+	if [ -n "${P:-}" ]; then
+		kill "$P" 2>/dev/null || true
+		wait "$P" 2>/dev/null || true
+	fi
+	P=
 }

@@ -14,10 +14,8 @@ T=$(mktemp -d)
 was=$(sysctl -n kernel.bpf_stats_enabled)
 . "$(dirname "$0")/daemon.sh"
 P=
-# The statistics go off first: under set -e a failing wait would end the
-# trap early, and statistics left on slow every BPF program on the host.
-trap 'sysctl -qw kernel.bpf_stats_enabled=$was; kill $P 2>/dev/null || true
-	wait $P 2>/dev/null || true; rm -rf "$T"' EXIT
+# The statistics go off first: left on, they slow every BPF program on the host.
+trap 'sysctl -qw kernel.bpf_stats_enabled=$was; stop_daemon; rm -rf "$T"' EXIT
 start_daemon "$B" "$T"
 # name run_cnt run_time_ns of this daemon's programs, sorted by name
 snap() {
