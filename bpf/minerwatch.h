@@ -190,7 +190,7 @@ struct mw_payload_event {
  * The self-check (user/daemon/selfcheck.c). Every few seconds the daemon
  * causes one event of each kind a hook watches: it spawns a child that execs
  * and exits at once, connects a TCP socket to a closed port on loopback
- * (SYN out, RST in, two state changes) over IPv4 and IPv6, and sends an
+ * (SYN out, RST in, socket destroyed at close) over IPv4 and IPv6, and sends an
  * empty UDP datagram to a socket of its own. Each hook recognises the
  * daemon's canary (its child, its pid, or the cookie of its canary socket),
  * counts it in seen[] and hands nothing to user space, so the canary is
@@ -207,7 +207,7 @@ enum mw_canary_hook {
 	MW_CANARY_SENDMSG6,
 	MW_CANARY_EGRESS,
 	MW_CANARY_INGRESS,
-	MW_CANARY_SOCK_STATE,
+	MW_CANARY_SOCK_CLOSE,
 	MW_CANARY_MAX,
 };
 

@@ -14,7 +14,7 @@
  *                                                     segments, and
  *                                                     MW_EV_CONNECT before
  *                                                     the first of them
- *   tcp_set_state() -> trace_inet_sock_set_state()    mw_sock_state: closed
+ *   tcp_v4_destroy_sock() -> trace_tcp_destroy_sock() mw_sock_close: closed
  *                                                     (MW_EV_CLOSE only for
  *                                                     announced ones)
  *   connect()/sendmsg() of UDP to port 53             mw_connect4/6,
@@ -125,6 +125,51 @@ static __always_inline void evict(struct mw_conn_slot *s, __u64 cookie)
 		MW_COUNT(conn_map_full);
 }
 
+/* Who opened connection c and to where, for MW_EV_CONNECT and MW_EV_CLOSE. */
+static __always_inline void conn_event(struct mw_conn_event *e, const struct mw_conn *c,
+				       __u64 cookie, __u32 type, __u64 ts)
+{
+	e->hdr.type = type;
+	e->hdr.pid = c->pid;
+	e->hdr.ts_ns = ts;
+	e->cookie = cookie;
+	e->pid = c->pid;
+	e->family = c->family;
+	e->dport = c->dport;
+	__builtin_memcpy(e->daddr, c->daddr, sizeof(e->daddr));
+	e->cgroup_id = c->cgroup_id;
+	e->connect_ns = c->connect_ns;
+}
+
+/* The goodbye record of a connection user space was told of. */
+static __always_inline void goodbye(struct mw_conn *c, __u64 cookie, int state)
+{
+	struct mw_conn_event *e;
+
+	c->state = state;
+	c->closed_ns = bpf_ktime_get_boot_ns();
+	e = mw_reserve(sizeof(*e), MW_EV_CLOSE);
+	if (!e)
+		return;
+	conn_event(e, c, cookie, MW_EV_CLOSE, c->closed_ns);
+	mw_submit(e, sizeof(*e), MW_EV_CLOSE);
+}
+
+/*
+ * Ends the connection in slot s: its last segments stop at the slot, and user
+ * space, if it was told of it, gets its goodbye.
+ */
+static __always_inline void close_slot(struct mw_conn_slot *s, __u64 cookie, int state)
+{
+	struct mw_conn *c;
+
+	s->closed = 1;
+	/* Closed silent, or never announced: nothing to tell. */
+	c = s->payload ? slot_conn(cookie) : NULL;
+	if (c && c->announced)
+		goodbye(c, cookie, state);
+}
+
 static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 family)
 {
 	struct mw_conn_slot *s;
@@ -158,6 +203,12 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	prev = s->cookie;
 	if (prev && prev != cookie && !s->closed)
 		evict(s, prev);
+	/*
+	 * The same socket connecting again (after connect(AF_UNSPEC)): its
+	 * first connection ended without its socket being destroyed.
+	 */
+	if (prev == cookie && !s->closed)
+		close_slot(s, cookie, TCP_CLOSE);
 	/*
 	 * Free while it is rewritten, so that a late segment of prev finds it
 	 * in mw_conns, not half of this connection (the empty asm keeps the
@@ -193,22 +244,6 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	 */
 	asm volatile("" ::: "memory");
 	s->cookie = cookie;
-}
-
-/* Who opened connection c and to where, for MW_EV_CONNECT and MW_EV_CLOSE. */
-static __always_inline void conn_event(struct mw_conn_event *e, const struct mw_conn *c,
-				       __u64 cookie, __u32 type, __u64 ts)
-{
-	e->hdr.type = type;
-	e->hdr.pid = c->pid;
-	e->hdr.ts_ns = ts;
-	e->cookie = cookie;
-	e->pid = c->pid;
-	e->family = c->family;
-	e->dport = c->dport;
-	__builtin_memcpy(e->daddr, c->daddr, sizeof(e->daddr));
-	e->cgroup_id = c->cgroup_id;
-	e->connect_ns = c->connect_ns;
 }
 
 /*
@@ -572,26 +607,11 @@ int mw_ingress(struct __sk_buff *skb)
 	return SK_PASS;
 }
 
-/* The goodbye record of a connection user space was told of. */
-static __always_inline void goodbye(struct mw_conn *c, __u64 cookie, int state)
-{
-	struct mw_conn_event *e;
-
-	c->state = state;
-	c->closed_ns = bpf_ktime_get_boot_ns();
-	e = mw_reserve(sizeof(*e), MW_EV_CLOSE);
-	if (!e)
-		return;
-	conn_event(e, c, cookie, MW_EV_CLOSE, c->closed_ns);
-	mw_submit(e, sizeof(*e), MW_EV_CLOSE);
-}
-
 /*
- * Only one state change matters: closed, which ends tracking and sends the
- * goodbye record. The others return before any read, and an untracked
- * socket, still without a cookie, before any lookup.
+ * A TCP socket is destroyed: the end of its connection, if it was tracked.
+ * An untracked socket, still without a cookie, returns before any lookup.
  */
-static __always_inline int handle_state(__u64 cookie, int newstate)
+static __always_inline int handle_close(__u64 cookie)
 {
 	struct mw_conn_slot *s;
 	struct mw_conn *c;
@@ -600,41 +620,40 @@ static __always_inline int handle_state(__u64 cookie, int newstate)
 		return 0;
 	s = conn_slot(cookie);
 	if (s) {
-		if (s->closed)
-			return 0;
-		s->closed = 1;
-		/* Closed silent, or never announced: nothing to tell. */
-		c = s->payload ? slot_conn(cookie) : NULL;
-		if (c && c->announced)
-			goodbye(c, cookie, newstate);
+		if (!s->closed)
+			close_slot(s, cookie, TCP_CLOSE);
 		return 0;
 	}
 	c = bpf_map_lookup_elem(&mw_conns, &cookie);
 	if (!c) {
 		if (mw_canary_cookie(cookie))
-			mw_canary_seen(MW_CANARY_SOCK_STATE);
+			mw_canary_seen(MW_CANARY_SOCK_CLOSE);
 		return 0;
 	}
 	/* A connection user space never heard of needs no goodbye. */
 	if (c->announced)
-		goodbye(c, cookie, newstate);
+		goodbye(c, cookie, TCP_CLOSE);
 	bpf_map_delete_elem(&mw_conns, &cookie);
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(mw_sock_state_btf, const struct sock *sk, const int oldstate, const int newstate)
+/*
+ * The end of a connection is the destruction of its socket, which happens
+ * once per socket: where its close has nothing left to send (TIME_WAIT
+ * reached, the last ACK received, a reset) and the process has let go of
+ * it. inet_sock_set_state would show it a moment sooner when a connection
+ * dies under a descriptor still open, but runs at every state change of
+ * every TCP socket on the host, three times as often as this.
+ */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(mw_sock_close_btf, struct sock *sk)
 {
-	if (newstate != TCP_CLOSE)
-		return 0;
 	/* A typed argument: a plain load, no probe-read helper. */
-	return handle_state(sk->__sk_common.skc_cookie.counter, newstate);
+	return handle_close(sk->__sk_common.skc_cookie.counter);
 }
 
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(mw_sock_state_raw, const struct sock *sk, const int oldstate, const int newstate)
+SEC("raw_tp/tcp_destroy_sock")
+int BPF_PROG(mw_sock_close_raw, struct sock *sk)
 {
-	if (newstate != TCP_CLOSE)
-		return 0;
-	return handle_state(BPF_CORE_READ(sk, __sk_common.skc_cookie.counter), newstate);
+	return handle_close(BPF_CORE_READ(sk, __sk_common.skc_cookie.counter));
 }

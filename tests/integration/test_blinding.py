@@ -8,7 +8,7 @@ How each hook can be taken away on this kernel (6.18), all done here to the
 test's own daemon only (its links are found through /proc/PID/fdinfo):
   - cgroup links (connect4/6, sendmsg4/6, skb egress/ingress):
     `bpftool link detach id N`; the link then reports cgroup id 0;
-  - tracepoint links (exec, exit, sock_state) and perf-event links (the CPU
+  - tracepoint links (exec, exit, sock_close) and perf-event links (the CPU
     sampler): `bpftool link detach` is refused (EOPNOTSUPP), so they are taken
     away the way an attacker with root would: their descriptor is closed
     inside the daemon through ptrace (x86_64 only here);
@@ -34,7 +34,7 @@ NOTICE_S = 30
 CGROUP_PROGS = {0: "skb_ingress", 1: "skb_egress", 10: "connect4", 11: "connect6",
                 14: "sendmsg4", 15: "sendmsg6"}
 TRACEPOINT_PROGS = {"sched_process_exec": "exec", "sched_process_exit": "exit",
-                    "inet_sock_set_state": "sock_state"}
+                    "tcp_destroy_sock": "sock_close"}
 
 
 def daemon_links(pid):
@@ -234,7 +234,7 @@ def test_a_healthy_sensor_stays_healthy_and_writes_no_blinding_record(sensor):
     verdicts = {p["name"]: p["self_check"] for p in st["programs"]}
     # Every hook fired for its canary. IPv6 ones need ::1, which a host may lack.
     for prog in ("exec", "exit", "cpu_sample", "connect4", "sendmsg4", "skb_egress",
-                 "skb_ingress", "sock_state"):
+                 "skb_ingress", "sock_close"):
         assert verdicts[prog] == "ok", verdicts
     if os.path.exists("/proc/net/if_inet6") and "00000000000000000000000000000001" in \
             open("/proc/net/if_inet6").read():
@@ -286,7 +286,7 @@ def test_a_detached_connect_hook_is_noticed(sensor):
 MISSED_CANARY = {
     "exec": "exec of its own child was not seen",
     "exit": "child's exit was not seen",
-    "sock_state": "TCP connect entering SYN_SENT was not seen",
+    "sock_close": "close of the self-check's TCP socket was not seen",
     "cpu_sample": None,  # one CPU's link of several; an idle CPU proves nothing more
 }
 

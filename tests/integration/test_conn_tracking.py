@@ -3,8 +3,9 @@
 
 A connection is counted in its cookie's slot of mw_conn_slots from connect
 to close: segments only until its first payload, everything from then on in
-the struct mw_conn at the same index of mw_slot_conns. Close marks the slot
-free. A connect that lands on the slot of a connection
+the struct mw_conn at the same index of mw_slot_conns. The socket's
+destruction ends the connection and marks the slot free. A connect that lands
+on the slot of a connection
 still open, silent or not, moves that one into mw_conns first, so nothing
 is lost track of.
 """
@@ -300,3 +301,90 @@ def test_dns_records_hold_queries_of_every_size_up_to_the_capture(sensor_factory
     each_in_its_own_process(sensor, SEND_DATAGRAM_AND_HOLD, [[str(n)] for n in sizes],
                             [dns_query_of_size(n) for n in sizes],
                             "pid {pid} asked for mining-pool name ", "every query's name read")
+
+
+def test_a_connection_reset_under_its_process_ends_when_the_process_lets_go(sensor):
+    """A connection ends with its socket: a reset one whose process still holds
+    the descriptor is open until the descriptor is closed, and then ends in
+    full, counts kept and nothing left in mw_conns."""
+    maps = Maps(sensor)
+    with listener() as srv:
+        c = socket.create_connection(srv.getsockname())
+        cookie = cookie_of(c)
+        peer, _ = srv.accept()
+        c.sendall(b"hello\n")
+        wait_for(lambda: maps.slot_conn(cookie), 5, what="the first payload counted")
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.close()
+        try:
+            with pytest.raises(ConnectionResetError):
+                for _ in range(50):
+                    c.send(b"x")
+                    time.sleep(0.02)
+            assert not maps.in_slot(cookie)["closed"], "ended while its socket is held"
+        finally:
+            c.close()
+    wait_for(lambda: maps.in_slot(cookie)["closed"], 5, what="close to end the connection")
+    kc = maps.slot_conn(cookie)
+    assert kc["closed_ns"] > 0 and kc["flow"][MW_DIR_OUT]["bytes"] >= 6
+    assert maps.conn(cookie) is None
+
+
+FAIL_BEFORE_SYN = """
+import socket, struct, sys
+s = socket.socket()
+print(struct.unpack("<Q", s.getsockopt(socket.SOL_SOCKET, 57, 8))[0], flush=True)
+try:
+    s.connect(("127.0.0.1", 9))
+except OSError as e:
+    print(e.errno, flush=True)
+sys.stdin.read()
+s.close()
+sys.stdin.close()
+"""
+
+
+def test_a_connect_that_fails_before_its_syn_ends_at_close(sensor, one_cpu):
+    """In a network namespace whose loopback is down, connect() fails with
+    ENETUNREACH after the connect hook took a slot, and no segment or state
+    change ever happens; closing the socket still ends it, so its slot is
+    free for the next owner instead of being moved to mw_conns."""
+    maps = Maps(sensor)
+    p = subprocess.Popen(["unshare", "-n", "python3", "-c", FAIL_BEFORE_SYN],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        cookie = int(p.stdout.readline())
+        assert int(p.stdout.readline()) == 101  # ENETUNREACH
+        s = maps.in_slot(cookie)
+        assert s and not s["closed"] and s["packets"] == [0, 0]
+    finally:
+        p.stdin.close()
+        p.wait(timeout=10)
+    wait_for(lambda: maps.in_slot(cookie)["closed"], 5, what="close to end the connection")
+    assert maps.conn(cookie) is None
+
+
+RECONNECT = """
+import ctypes, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = int(sys.argv[1]), int(sys.argv[2])
+c = socket.create_connection(("127.0.0.1", a))
+c.sendall(b"hello\\n")
+# connect(AF_UNSPEC) ends the connection, keeping the socket for another.
+if libc.connect(c.fileno(), ctypes.create_string_buffer(16), 16):
+    sys.exit("AF_UNSPEC connect: errno %d" % ctypes.get_errno())
+c.connect(("127.0.0.1", b))
+c.sendall(sys.stdin.buffer.readline())
+sys.stdin.read()
+"""
+
+
+def test_a_socket_connecting_again_is_a_new_connection_to_the_daemon(sensor):
+    """The first connection of a socket that connects again ends without the
+    socket being destroyed: the daemon is told, so the second one is judged
+    with its own destination."""
+    with listener() as first, listener() as second:
+        ports = [str(first.getsockname()[1]), str(second.getsockname()[1])]
+        each_in_its_own_process(sensor, RECONNECT, [ports], [stratum_line(80)],
+                                "pid {pid}: stratum-v1 protocol (mining.subscribe) to port "
+                                + ports[1], "the second connection judged on its own")

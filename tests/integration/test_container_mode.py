@@ -367,7 +367,7 @@ def test_self_check_canaries_work_inside_the_container(task):
     assert st["self_check"]["not_firing"] == [] and st["self_check"]["failed_checks"] == 0
     verdicts = {p["name"]: p["self_check"] for p in st["programs"]}
     for prog in ("exec", "exit", "cpu_sample", "connect4", "sendmsg4", "skb_egress",
-                 "skb_ingress", "sock_state"):
+                 "skb_ingress", "sock_close"):
         assert verdicts[prog] == "ok", verdicts
     # The canary child writes nothing: the container's stdout is findings only.
     for line in task.stdout_lines():

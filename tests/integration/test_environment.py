@@ -44,7 +44,7 @@ FINDING_TIMEOUT = 60
 CAP = {"cap_dac_override": 1, "cap_dac_read_search": 2, "cap_net_admin": 12,
        "cap_sys_ptrace": 19, "cap_sys_admin": 21, "cap_perfmon": 38, "cap_bpf": 39}
 EXPECTED_PROGRAMS = {"exec", "exit", "cpu_sample", "connect4", "connect6", "sendmsg4",
-                     "sendmsg6", "skb_egress", "skb_ingress", "sock_state"}
+                     "sendmsg6", "skb_egress", "skb_ingress", "sock_close"}
 CGROUP_PROGRAMS = {"connect4", "connect6", "sendmsg4", "sendmsg6", "skb_egress",
                    "skb_ingress"}
 

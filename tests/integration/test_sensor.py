@@ -7,7 +7,7 @@ import subprocess
 from conftest import CLI, bpf_prog_ids, bpf_prog_ids_of, wait_for
 
 EXPECTED_PROGRAMS = {"exec", "exit", "cpu_sample", "connect4", "connect6", "sendmsg4",
-                     "sendmsg6", "skb_egress", "skb_ingress", "sock_state"}
+                     "sendmsg6", "skb_egress", "skb_ingress", "sock_close"}
 
 
 def test_status_lists_attached_programs_and_counts_events(sensor):
@@ -65,7 +65,7 @@ def test_raw_tracepoint_fallback_works(sensor_factory):
     s = sensor_factory(config="hooks = raw_tp\n")
     progs = {p["name"]: p for p in s.status()["programs"]}
     assert progs["exec"]["hook"] == "raw_tp/sched_process_exec"
-    assert progs["sock_state"]["hook"] == "raw_tp/inet_sock_set_state"
+    assert progs["sock_close"]["hook"] == "raw_tp/tcp_destroy_sock"
     assert all(p["attached"] for p in progs.values())
     before = s.status()["counters"]["exec"]
     subprocess.run(["/bin/true"], check=True)

@@ -22,7 +22,7 @@
 
 static const char *const names[MW_PROG_N] = {
 	"exec", "exit", "cpu_sample", "connect4", "connect6", "sendmsg4", "sendmsg6",
-	"skb_egress", "skb_ingress", "sock_state",
+	"skb_egress", "skb_ingress", "sock_close",
 };
 
 /* A round in which every hook's canary happened and was counted. */

@@ -195,7 +195,7 @@ scenario_nobtf() {
 	fi
 }
 
-EXPECTED="exec exit cpu_sample connect4 connect6 sendmsg4 sendmsg6 skb_egress skb_ingress sock_state"
+EXPECTED="exec exit cpu_sample connect4 connect6 sendmsg4 sendmsg6 skb_egress skb_ingress sock_close"
 
 # check_programs WANT_FLAVOUR: every expected program attached; sets $detail
 # to name=hook pairs, and $bad to what is wrong.
@@ -214,7 +214,7 @@ check_programs() {
 		detail="$detail $name=$(printf '%s' "$hook" | tr ' ' '_')"
 		[ "$att" = true ] || bad="$bad $name:not-attached($err)"
 		case $name in
-		exec | exit | sock_state)
+		exec | exit | sock_close)
 			[ -z "$1" ] || case $hook in "$1"/*) ;; *) bad="$bad $name:not-$1" ;; esac ;;
 		esac
 	done

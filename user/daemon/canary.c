@@ -64,7 +64,7 @@ static const char *const prog_names[MW_PROG_N] = {
 	[MW_PROG_CONNECT4] = "connect4", [MW_PROG_CONNECT6] = "connect6",
 	[MW_PROG_SENDMSG4] = "sendmsg4", [MW_PROG_SENDMSG6] = "sendmsg6",
 	[MW_PROG_EGRESS] = "skb_egress", [MW_PROG_INGRESS] = "skb_ingress",
-	[MW_PROG_STATE] = "sock_state",
+	[MW_PROG_CLOSE] = "sock_close",
 };
 
 struct canary *canary__new(void)
@@ -197,11 +197,12 @@ static void udp_canary(struct canary *c, volatile struct mw_canary *k, int i, in
 }
 
 /*
- * The connect hook runs inside connect(), the SYN_SENT state change too;
- * the SYN leaves through egress and the RST of the port nobody listens on
- * comes back through ingress, which the socket's error (ECONNREFUSED) shows.
- * The socket's cookie, asked for before connect(), is how the skb and state
- * hooks know it.
+ * The connect hook runs inside connect(); the SYN leaves through egress and
+ * the RST of the port nobody listens on comes back through ingress, which
+ * the socket's error (ECONNREFUSED) shows. end_round() closes the socket,
+ * which destroys it there and then (it is in CLOSE, or SYN_SENT with no RST
+ * yet: nothing is left to send). The socket's cookie, asked for before
+ * connect(), is how the skb and close hooks know it.
  */
 static void tcp_canary(struct tcp_canary *t, volatile struct mw_canary *k, int i, int family)
 {
@@ -518,8 +519,8 @@ static void judge_round(struct canary *c, struct mwd *m, uint64_t now)
 		 "the SYN of the self-check's TCP connect");
 	evidence(&obs[MW_PROG_INGRESS], c, k, MW_CANARY_INGRESS, refused,
 		 "the RST answering the self-check's TCP connect");
-	evidence(&obs[MW_PROG_STATE], c, k, MW_CANARY_SOCK_STATE, t4->connected || t6->connected,
-		 "the self-check's TCP connect entering SYN_SENT");
+	evidence(&obs[MW_PROG_CLOSE], c, k, MW_CANARY_SOCK_CLOSE, t4->connected || t6->connected,
+		 "the close of the self-check's TCP socket");
 	cpu_evidence(c, m, &obs[MW_PROG_CPU]);
 
 	for (int p = 0; p < MW_PROG_N; p++)

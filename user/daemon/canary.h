@@ -6,9 +6,10 @@
  *   - exec, exit: a child spawned from /proc/self/exe with CANARY_ARG, which
  *     main() answers by exiting at once (the only thing the daemon ever
  *     runs; the hooks know it as the daemon's child);
- *   - connect4/6, skb egress/ingress, sock_state: a non-blocking TCP connect
+ *   - connect4/6, skb egress/ingress, sock_close: a non-blocking TCP connect
  *     on 127.0.0.1 and ::1 to a port the daemon holds bound but does not
  *     listen on, so the SYN is answered by an RST and nothing is accepted;
+ *     closing the socket at the end of the round destroys it;
  *   - sendmsg4/6: an empty UDP datagram sent to the socket's own address;
  *   - cpu_sample: the per-CPU count of sampler runs, idle included.
  * It is judged on a later tick once its events have certainly happened

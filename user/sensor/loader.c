@@ -28,14 +28,14 @@ enum prog_idx {
 	P_EXEC = MW_PROG_EXEC, P_EXIT = MW_PROG_EXIT, P_CPU = MW_PROG_CPU,
 	P_CONNECT4 = MW_PROG_CONNECT4, P_CONNECT6 = MW_PROG_CONNECT6,
 	P_SENDMSG4 = MW_PROG_SENDMSG4, P_SENDMSG6 = MW_PROG_SENDMSG6, P_EGRESS = MW_PROG_EGRESS,
-	P_INGRESS = MW_PROG_INGRESS, P_STATE = MW_PROG_STATE, P_N = MW_PROG_N
+	P_INGRESS = MW_PROG_INGRESS, P_CLOSE = MW_PROG_CLOSE, P_N = MW_PROG_N
 };
 
 static const char *const prog_names[P_N] = {
 	[P_EXEC] = "exec", [P_EXIT] = "exit", [P_CPU] = "cpu_sample",
 	[P_CONNECT4] = "connect4", [P_CONNECT6] = "connect6", [P_SENDMSG4] = "sendmsg4",
 	[P_SENDMSG6] = "sendmsg6", [P_EGRESS] = "skb_egress",
-	[P_INGRESS] = "skb_ingress", [P_STATE] = "sock_state",
+	[P_INGRESS] = "skb_ingress", [P_CLOSE] = "sock_close",
 };
 
 struct loader {
@@ -138,10 +138,10 @@ static void set_flavour(struct minerwatch_bpf *s, bool btf)
 {
 	bpf_program__set_autoload(s->progs.mw_exec_btf, btf);
 	bpf_program__set_autoload(s->progs.mw_exit_btf, btf);
-	bpf_program__set_autoload(s->progs.mw_sock_state_btf, btf);
+	bpf_program__set_autoload(s->progs.mw_sock_close_btf, btf);
 	bpf_program__set_autoload(s->progs.mw_exec_raw, !btf);
 	bpf_program__set_autoload(s->progs.mw_exit_raw, !btf);
-	bpf_program__set_autoload(s->progs.mw_sock_state_raw, !btf);
+	bpf_program__set_autoload(s->progs.mw_sock_close_raw, !btf);
 }
 
 static int open_and_load(const struct loader_opts *o, bool btf, struct minerwatch_bpf **ret,
@@ -449,10 +449,10 @@ int loader__start(const struct loader_opts *o, struct loader **ret, char *err, s
 		snprintf(hook, sizeof(hook), "%s/sched_process_exit", fl);
 		link = attach_trace(want_btf ? s->progs.mw_exit_btf : s->progs.mw_exit_raw, &e);
 		record(l, P_EXIT, hook, link, e);
-		snprintf(hook, sizeof(hook), "%s/inet_sock_set_state", fl);
-		link = attach_trace(want_btf ? s->progs.mw_sock_state_btf :
-					       s->progs.mw_sock_state_raw, &e);
-		record(l, P_STATE, hook, link, e);
+		snprintf(hook, sizeof(hook), "%s/tcp_destroy_sock", fl);
+		link = attach_trace(want_btf ? s->progs.mw_sock_close_btf :
+					       s->progs.mw_sock_close_raw, &e);
+		record(l, P_CLOSE, hook, link, e);
 
 		if (l->cgroup_fd >= 0) {
 			link = attach_cgroup(l, s->progs.mw_connect4, &e);
