@@ -199,10 +199,10 @@ static void udp_canary(struct canary *c, volatile struct mw_canary *k, int i, in
 /*
  * The connect hook runs inside connect(); the SYN leaves through egress and
  * the RST of the port nobody listens on comes back through ingress, which
- * the socket's error (ECONNREFUSED) shows. end_round() closes the socket,
- * which destroys it there and then (it is in CLOSE, or SYN_SENT with no RST
- * yet: nothing is left to send). The socket's cookie, asked for before
- * connect(), is how the skb and close hooks know it.
+ * the socket's error (ECONNREFUSED) shows. The RST leaves the socket in
+ * CLOSE, so closing it in end_round() destroys it there and then. The
+ * socket's cookie, asked for before connect(), is how the skb and close
+ * hooks know it.
  */
 static void tcp_canary(struct tcp_canary *t, volatile struct mw_canary *k, int i, int family)
 {
@@ -519,7 +519,8 @@ static void judge_round(struct canary *c, struct mwd *m, uint64_t now)
 		 "the SYN of the self-check's TCP connect");
 	evidence(&obs[MW_PROG_INGRESS], c, k, MW_CANARY_INGRESS, refused,
 		 "the RST answering the self-check's TCP connect");
-	evidence(&obs[MW_PROG_CLOSE], c, k, MW_CANARY_SOCK_CLOSE, t4->connected || t6->connected,
+	/* Refused, the socket is in CLOSE: closing it in end_round() destroyed it. */
+	evidence(&obs[MW_PROG_CLOSE], c, k, MW_CANARY_SOCK_CLOSE, refused,
 		 "the close of the self-check's TCP socket");
 	cpu_evidence(c, m, &obs[MW_PROG_CPU]);
 
