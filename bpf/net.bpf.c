@@ -204,8 +204,11 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	if (prev && prev != cookie && !s->closed)
 		evict(s, prev);
 	/*
-	 * The same socket connecting again (after connect(AF_UNSPEC)): its
-	 * first connection ended without its socket being destroyed.
+	 * The same socket connecting again (after connect(AF_UNSPEC) or a
+	 * failed connect): its first connection ended without its socket
+	 * being destroyed. One moved out of its slot in between is still in
+	 * mw_conns: finding it would cost every connect a hash lookup, so the
+	 * daemon ends it when this connection is announced (on_connect()).
 	 */
 	if (prev == cookie && !s->closed)
 		close_slot(s, cookie, TCP_CLOSE);

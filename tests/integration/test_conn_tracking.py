@@ -9,6 +9,7 @@ on the slot of a connection
 still open, silent or not, moves that one into mw_conns first, so nothing
 is lost track of.
 """
+import ctypes
 import json
 import os
 import socket
@@ -135,15 +136,15 @@ def test_a_silent_connection_frees_its_slot_when_it_closes(sensor):
     cookie = cookie_of(c)
     s = maps.in_slot(cookie)
     assert s and not s["closed"]
-    # An abortive close: the RST leaves after the state change to closed.
+    # An abortive close: the RST leaves, then the socket is destroyed.
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     c.close()
     srv.close()
     s = wait_for(lambda: (maps.in_slot(cookie) or {}).get("closed") and maps.in_slot(cookie),
                  5, what="close to mark the slot")
     assert maps.conn(cookie) is None
-    # The RST ended at the slot: not counted, and not moved anywhere.
-    assert s["packets"][MW_DIR_OUT] >= 2
+    # Counted in the slot, SYN, ACK and RST, and not moved anywhere.
+    assert s["packets"][MW_DIR_OUT] >= 3
     assert maps.conn(cookie) is None
 
 
@@ -215,6 +216,37 @@ def test_a_connect_on_the_slot_of_a_closed_connection_just_takes_it(sensor, one_
         s = maps.in_slot(cookie_of(other))
         assert s and not s["closed"], "the new connection did not take the slot"
         assert maps.conn(a) is None, "a closed connection was moved to mw_conns"
+
+
+def disconnect(sock):
+    """connect(AF_UNSPEC): ends the socket's connection and keeps the socket."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.connect(sock.fileno(), ctypes.create_string_buffer(16), 16):
+        raise OSError(ctypes.get_errno(), "connect(AF_UNSPEC)")
+
+
+def test_a_moved_connection_ends_when_its_socket_connects_again(sensor, one_cpu):
+    """A socket moved out of its slot while open, then connecting again: the
+    second connection takes the slot, counted afresh, and when it is
+    announced the daemon ends the first and takes it out of mw_conns."""
+    maps = Maps(sensor)
+    with listener() as srv1, listener() as srv2, \
+            socket.create_connection(srv1.getsockname()) as first:
+        a = cookie_of(first)
+        first.sendall(b"hello\n")
+        wait_for(lambda: maps.slot_conn(a), 5, what="the first payload counted in the slot")
+        with socket_on_slot_of(a) as other:
+            other.connect(srv1.getsockname())
+            assert maps.conn(a), "the open owner was not moved out of its slot"
+            disconnect(first)
+            first.connect(srv2.getsockname())
+            s = maps.in_slot(a)
+            assert s and s["dport"] == srv2.getsockname()[1] and not s["payload"]
+            first.sendall(b"hello again\n")
+            kc = wait_for(lambda: maps.slot_conn(a), 5, what="the second connection counted")
+            assert kc["flow"][MW_DIR_OUT]["bytes"] == 12 and kc["announced"] == 1
+            wait_for(lambda: maps.conn(a) is None, 5,
+                     what="the first connection taken out of mw_conns")
 
 
 def stratum_line(size):

@@ -30,7 +30,7 @@
 struct tcp_canary {
 	int fd, anchor;
 	bool connected;  /* connect() reached the hooks (returned EINPROGRESS or a result) */
-	bool refused;    /* the RST came back: SYN out, RST in, SYN_SENT and CLOSE happened */
+	bool refused;    /* the RST came back: SYN out, RST in, the socket in CLOSE */
 	bool settled;    /* nothing more to wait for */
 	char note[96];
 };

@@ -123,18 +123,40 @@ static void on_exit_ev(struct mwd *m, const struct mw_exit_event *e)
 		proc_table__remove(m->procs, e->hdr.pid);
 }
 
+/* Forgets connection c, whose socket has the cookie given. */
+static void end_conn(struct mwd *m, struct conn *c, uint64_t cookie)
+{
+	struct proc *p = proc_table__lookup(m->procs, c->pid);
+
+	if (p && p->nconns)
+		p->nconns--;
+	for (int i = 0; p && p->act && i < PROC_TICK_CONNS; i++)
+		if (p->act->tick_conns[i] == c)
+			p->act->tick_conns[i] = NULL;
+	conn_table__remove(m->conns, cookie);
+}
+
 /*
  * The kernel announces a connection when it first carries payload (silent
  * ones never reach user space), at most twice if two CPUs race: the second
- * announcement changes nothing.
+ * announcement, with the same connect time, changes nothing. One with
+ * another connect time is the socket connecting again (after
+ * connect(AF_UNSPEC)): the kernel ends the first connection itself while
+ * it is in its slot, but one moved out of its slot meanwhile is still in
+ * mw_conns, which is where it ends.
  */
 static void on_connect(struct mwd *m, const struct mw_conn_event *e)
 {
-	struct conn *c;
+	struct conn *c = conn_table__lookup(m->conns, e->cookie);
 	struct proc *p;
 
-	if (conn_table__lookup(m->conns, e->cookie))
+	if (c && c->connect_ns == e->connect_ns)
 		return;
+	if (c) {
+		end_conn(m, c, e->cookie);
+		if (m->loader)
+			bpf_map_delete_elem(loader__conns_fd(m->loader), &e->cookie);
+	}
 	c = conn_table__insert(m->conns, e->cookie);
 	if (!c)
 		return;
@@ -153,17 +175,9 @@ static void on_connect(struct mwd *m, const struct mw_conn_event *e)
 static void on_close(struct mwd *m, const struct mw_conn_event *e)
 {
 	struct conn *c = conn_table__lookup(m->conns, e->cookie);
-	struct proc *p;
 
-	if (!c)
-		return;
-	p = proc_table__lookup(m->procs, c->pid);
-	if (p && p->nconns)
-		p->nconns--;
-	for (int i = 0; p && p->act && i < PROC_TICK_CONNS; i++)
-		if (p->act->tick_conns[i] == c)
-			p->act->tick_conns[i] = NULL;
-	conn_table__remove(m->conns, e->cookie);
+	if (c)
+		end_conn(m, c, e->cookie);
 }
 
 /* A listed pool domain asked for by name (TLS SNI or DNS) marks the process. */
@@ -364,8 +378,9 @@ static void sweep_conn(struct conn *c, void *arg)
 /*
  * Exit and close records can be lost (counted, in status); without this the
  * tables would keep the dead, and their findings would never close. The BPF
- * connection map is swept too: a socket whose connect failed before the
- * handshake may never pass through TCP_CLOSE.
+ * connection map is swept too, for the goodbye records lost to a full ring
+ * and a socket moved out of its slot that connected again silent (see
+ * on_connect()).
  */
 void mwd__sweep(struct mwd *m)
 {
