@@ -142,11 +142,11 @@ static __always_inline void conn_event(struct mw_conn_event *e, const struct mw_
 }
 
 /* The goodbye record of a connection user space was told of. */
-static __always_inline void goodbye(struct mw_conn *c, __u64 cookie, int state)
+static __always_inline void goodbye(struct mw_conn *c, __u64 cookie)
 {
 	struct mw_conn_event *e;
 
-	c->state = state;
+	c->state = TCP_CLOSE;
 	c->closed_ns = bpf_ktime_get_boot_ns();
 	e = mw_reserve(sizeof(*e), MW_EV_CLOSE);
 	if (!e)
@@ -156,18 +156,20 @@ static __always_inline void goodbye(struct mw_conn *c, __u64 cookie, int state)
 }
 
 /*
- * Ends the connection in slot s: its last segments stop at the slot, and user
- * space, if it was told of it, gets its goodbye.
+ * Ends the connection in slot s, once: its last segments stop at the slot,
+ * and user space, if it was told of it, gets its goodbye.
  */
-static __always_inline void close_slot(struct mw_conn_slot *s, __u64 cookie, int state)
+static __always_inline void close_slot(struct mw_conn_slot *s, __u64 cookie)
 {
 	struct mw_conn *c;
 
+	if (s->closed)
+		return;
 	s->closed = 1;
 	/* Closed silent, or never announced: nothing to tell. */
 	c = s->payload ? slot_conn(cookie) : NULL;
 	if (c && c->announced)
-		goodbye(c, cookie, state);
+		goodbye(c, cookie);
 }
 
 static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 family)
@@ -210,8 +212,8 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 	 * mw_conns: finding it would cost every connect a hash lookup, so the
 	 * daemon ends it when this connection is announced (on_connect()).
 	 */
-	if (prev == cookie && !s->closed)
-		close_slot(s, cookie, TCP_CLOSE);
+	if (prev == cookie)
+		close_slot(s, cookie);
 	/*
 	 * Free while it is rewritten, so that a late segment of prev finds it
 	 * in mw_conns, not half of this connection (the empty asm keeps the
@@ -623,8 +625,7 @@ static __always_inline int handle_close(__u64 cookie)
 		return 0;
 	s = conn_slot(cookie);
 	if (s) {
-		if (!s->closed)
-			close_slot(s, cookie, TCP_CLOSE);
+		close_slot(s, cookie);
 		return 0;
 	}
 	c = bpf_map_lookup_elem(&mw_conns, &cookie);
@@ -635,7 +636,7 @@ static __always_inline int handle_close(__u64 cookie)
 	}
 	/* A connection user space never heard of needs no goodbye. */
 	if (c->announced)
-		goodbye(c, cookie, TCP_CLOSE);
+		goodbye(c, cookie);
 	bpf_map_delete_elem(&mw_conns, &cookie);
 	return 0;
 }

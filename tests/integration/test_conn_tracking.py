@@ -376,7 +376,7 @@ sys.stdin.close()
 """
 
 
-def test_a_connect_that_fails_before_its_syn_ends_at_close(sensor, one_cpu):
+def test_a_connect_that_fails_before_its_syn_ends_at_close(sensor):
     """In a network namespace whose loopback is down, connect() fails with
     ENETUNREACH after the connect hook took a slot, and no segment or state
     change ever happens; closing the socket still ends it, so its slot is
