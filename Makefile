@@ -62,7 +62,7 @@ LIB_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 DAEMON_OBJS := $(LIB_OBJS) $(OUT)/obj/user/daemon/main.o
 CLI_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard user/cli/*.c) $(COMMON_SRCS))
 
-# Load generators and simulators (plain C); hookcost also carries BPF.
+# Load generators and simulators (plain C); hookcost and hookfloor also carry BPF.
 # tools/common is the library they share, compiled into each of them.
 TOOLS := poolsim minersim cpuburn tcprelay apipoll heartbeat bulkserve dnsq imdssim ecssim \
 	storm holder noop
@@ -121,6 +121,20 @@ $(OUT)/tools/hookcost: tools/hookcost/hookcost.c $(OUT)/tools/hookcost.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUT)/tools $< $(BPF_LIBS) -o $@
 
+# hookfloor holds minerwatch's hooks with empty programs: the benchmarks'
+# measure of what the hooks themselves cost.
+$(OUT)/tools/hookfloor.bpf.o: tools/hookfloor/floor.bpf.c | $(OUT)/tools
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/tools/hookfloor.skel.h: $(OUT)/tools/hookfloor.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name hookfloor_bpf > $@
+
+$(OUT)/tools/hookfloor: tools/hookfloor/hookfloor.c $(OUT)/tools/hookfloor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUT)/tools $< $(BPF_LIBS) -o $@
+
 # noop is what the exec storm runs thousands of times a second: static, no libc
 # and no dynamic loader, so that an exec costs the kernel's part and little more.
 # Hence its own rule; the pattern rule below would link libc.
@@ -160,7 +174,7 @@ test: deps all
 
 # The benchmark suite (tools/bench/): writes BENCHMARKS.md and docs/bench/*.png.
 # MW_BENCH_ONLY=SECTIONS runs a subset into build/bench/ (see tools/bench/run.py).
-bench: deps all $(OUT)/tools/hookcost
+bench: deps all $(OUT)/tools/hookcost $(OUT)/tools/hookfloor
 	$(PYTHON) tools/bench/run.py
 
 # Packages (deploy/packaging.mk) and the container image (deploy/image.mk).

@@ -1,14 +1,51 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Overhead: the same storm with no sensor, with minerwatchd and with the peer
-from libbpf-tools, interleaved (the order rotates every repetition)."""
+"""Overhead: the same storm with no sensor, under minerwatchd's hooks with empty
+programs, with minerwatchd and with the peer from libbpf-tools, interleaved (the
+order rotates every repetition)."""
 import os
+import subprocess
+import threading
 import time
 
-from common import CLK_TCK, children_cpu, env_int, log, run_bounded, storm
+from common import (CHILDREN, CLK_TCK, children_cpu, cpu_ticks, env_int, log, run_bounded,
+                    storm, tool)
 from daemon import Daemon, cpu_pct, delta
 from peers import PeerSet, available
 
-CONFIGS = ("none", "minerwatch", "peer")
+# "hooks": tools/hookfloor, every hook minerwatchd attaches, each running a
+# program that returns at once; the part of minerwatchd's ratio that any
+# program at those points costs.
+CONFIGS = ("none", "hooks", "minerwatch", "peer")
+
+
+class HookFloor:
+    """tools/hookfloor, started and holding its hooks, until stop()."""
+
+    def __init__(self, timeout=30):
+        self.p = CHILDREN.spawn([tool("hookfloor")], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # "ready" or EOF (it failed): the readline ends either way; the
+        # timer bounds a tool that hangs before either.
+        timer = threading.Timer(timeout, self.p.kill)
+        timer.start()
+        try:
+            line = self.p.stdout.readline().strip()
+        finally:
+            timer.cancel()
+        if line != "ready":
+            err = self.p.stderr.read() if self.p.poll() is not None else ""
+            self.stop()
+            raise RuntimeError(f"hookfloor did not start: {err.strip()[-300:]}")
+
+    def ticks(self):
+        return cpu_ticks(self.p.pid)
+
+    def stop(self):
+        try:
+            CHILDREN.stop(self.p, timeout=10)
+        finally:
+            self.p.stdout.close()
+            self.p.stderr.close()
 
 
 class BuildLoad:
@@ -123,6 +160,8 @@ def one(tmp, wl, config, paths):
         if config == "minerwatch":
             sensor = Daemon(tmp, "", paths)
             before = sensor.status()
+        elif config == "hooks":
+            sensor = HookFloor()
         elif config == "peer":
             sensor = PeerSet(wl["peers"], tmp)
         t0 = sensor.ticks() if sensor else None

@@ -46,13 +46,13 @@ def overhead(res, out, term, tmp):
             peer = "+".join(wl["peers"]) if len(wl["peers"]) < 3 else "all three"
             label = {"talk": "connect --talk", "connect": "connect (silent)"}.get(name, name)
             row = [f"{label} ({peer})"]
-            for c in ("minerwatch", "peer"):
+            for c in ("hooks", "minerwatch", "peer"):
                 rs = ratios(wl, c)
                 row += [_f(med(rs)), _f(min(rs)) if rs else "NaN", _f(max(rs)) if rs else "NaN"]
                 if rs:
                     lo = min(lo, min(rs) - 0.03)
             f.write("\t".join(row) + "\n")
-    script = _head(term, out, 1000, 500) + f"""
+    script = _head(term, out, 1200, 500) + f"""
 set title "Run time with the sensor / without (median, bars min-max)"
 set style data histogram
 set style histogram errorbars gap 2 lw 1.5
@@ -64,8 +64,9 @@ set key top left
 set arrow 1 from graph 0, first 1.05 to graph 1, first 1.05 nohead dt 2 lw 1.5 lc rgb "#c00000"
 set label 1 "budget 1.05" at graph 0.99, first 1.05 right offset 0,0.6 tc rgb "#c00000"
 set arrow 2 from graph 0, first 1.0 to graph 1, first 1.0 nohead lc rgb "#000000"
-plot "{dat}" using 2:3:4:xtic(1) title "minerwatchd" lc rgb "#1f77b4", \\
-     "" using 5:6:7 title "libbpf-tools peer" lc rgb "#ff7f0e"
+plot "{dat}" using 2:3:4:xtic(1) title "minerwatchd's hooks, empty programs" lc rgb "#9fbfdf", \\
+     "" using 5:6:7 title "minerwatchd" lc rgb "#1f77b4", \\
+     "" using 8:9:10 title "libbpf-tools peer" lc rgb "#ff7f0e"
 """
     return _gnuplot(script, tmp)
 

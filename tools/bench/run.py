@@ -59,7 +59,7 @@ from peers import tracefs_ready  # noqa: E402
 # in the order they run: the long soak last
 SECTIONS = ("hookcost", "detect", "idle", "memory", "overhead", "loss", "soak")
 NEEDS = {"hookcost": ["hookcost"], "detect": ["poolsim", "minersim", "tcprelay"],
-         "memory": ["holder", "noop"], "overhead": ["storm", "noop"],
+         "memory": ["holder", "noop"], "overhead": ["storm", "noop", "hookfloor"],
          "loss": ["storm", "noop"], "soak": ["storm", "noop"]}
 
 
