@@ -112,6 +112,9 @@ def settings():
         "switch_count": env_int("MW_BENCH_SWITCH_COUNT", 200000),
         "build_files": env_int("MW_BENCH_BUILD_FILES", 150),
         "workers": env_int("MW_BENCH_WORKERS", 2),
+        # none always runs: every ratio is to it
+        "configs": [c for c in os.environ.get("MW_BENCH_OVERHEAD_CONFIGS",
+                                              ",".join(CONFIGS[1:])).split(",") if c],
     }
 
 
@@ -204,7 +207,8 @@ def run(tmp, reps, paths=None, only=None):
         if only and wl["name"] not in only:
             continue
         missing = [p for p in wl["peers"] if not available(p)]
-        configs = [c for c in CONFIGS if c != "peer" or not missing]
+        configs = [c for c in CONFIGS if (c != "peer" or not missing) and
+                   (c == "none" or c in s["configs"])]
         runs, error = [], None
         try:
             for rep in range(reps):
