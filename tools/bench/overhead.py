@@ -4,11 +4,10 @@ programs, with minerwatchd and with the peer from libbpf-tools, interleaved (the
 order rotates every repetition)."""
 import os
 import subprocess
-import threading
 import time
 
 from common import (CHILDREN, CLK_TCK, children_cpu, cpu_ticks, env_int, log, run_bounded,
-                    storm, tool)
+                    storm, tool, wait_for)
 from daemon import Daemon, cpu_pct, delta
 from peers import PeerSet, available
 
@@ -21,31 +20,28 @@ CONFIGS = ("none", "hooks", "minerwatch", "peer")
 class HookFloor:
     """tools/hookfloor, started and holding its hooks, until stop()."""
 
-    def __init__(self, timeout=30):
-        self.p = CHILDREN.spawn([tool("hookfloor")], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # "ready" or EOF (it failed): the readline ends either way; the
-        # timer bounds a tool that hangs before either.
-        timer = threading.Timer(timeout, self.p.kill)
-        timer.start()
-        try:
-            line = self.p.stdout.readline().strip()
-        finally:
-            timer.cancel()
-        if line != "ready":
-            err = self.p.stderr.read() if self.p.poll() is not None else ""
+    def __init__(self, tmp, timeout=30):
+        base = os.path.join(tmp, f"hookfloor.{os.getpid()}.{id(self)}")
+        self.out, self.err = base + ".out", base + ".err"
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.p = CHILDREN.spawn([tool("hookfloor")], stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err)
+        ok = wait_for(lambda: self.p.poll() is not None or self._said("ready\n"),
+                      timeout, 0.02)
+        if not ok or self.p.poll() is not None:
             self.stop()
-            raise RuntimeError(f"hookfloor did not start: {err.strip()[-300:]}")
+            with open(self.err) as f:
+                raise RuntimeError(f"hookfloor did not start: {f.read().strip()[-300:]}")
+
+    def _said(self, line):
+        with open(self.out) as f:
+            return f.read() == line
 
     def ticks(self):
         return cpu_ticks(self.p.pid)
 
     def stop(self):
-        try:
-            CHILDREN.stop(self.p, timeout=10)
-        finally:
-            self.p.stdout.close()
-            self.p.stderr.close()
+        CHILDREN.stop(self.p, timeout=10)
 
 
 class BuildLoad:
@@ -164,7 +160,7 @@ def one(tmp, wl, config, paths):
             sensor = Daemon(tmp, "", paths)
             before = sensor.status()
         elif config == "hooks":
-            sensor = HookFloor()
+            sensor = HookFloor(tmp)
         elif config == "peer":
             sensor = PeerSet(wl["peers"], tmp)
         t0 = sensor.ticks() if sensor else None
