@@ -117,9 +117,10 @@ $(OUT)/tools/hookcost.skel.h: $(OUT)/tools/switch.bpf.o $(OUT)/bpf/maps.bpf.o $(
 	$(Q)$(BPFTOOL) gen object $(OUT)/tools/hookcost.bpf.o $^
 	$(Q)$(BPFTOOL) gen skeleton $(OUT)/tools/hookcost.bpf.o name hookcost_bpf > $@
 
-$(OUT)/tools/hookcost: tools/hookcost/hookcost.c $(OUT)/tools/hookcost.skel.h
+$(OUT)/tools/hookcost: tools/hookcost/hookcost.c $(OUT)/tools/hookcost.skel.h \
+		tools/common/cpusampler.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUT)/tools $< $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUT)/tools -Itools/common $< $(BPF_LIBS) -o $@
 
 # hookfloor holds minerwatch's hooks with empty programs: the benchmarks'
 # measure of what the hooks themselves cost.
@@ -131,9 +132,10 @@ $(OUT)/tools/hookfloor.skel.h: $(OUT)/tools/hookfloor.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name hookfloor_bpf > $@
 
-$(OUT)/tools/hookfloor: tools/hookfloor/hookfloor.c $(OUT)/tools/hookfloor.skel.h
+$(OUT)/tools/hookfloor: tools/hookfloor/hookfloor.c $(OUT)/tools/hookfloor.skel.h \
+		tools/common/cpusampler.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUT)/tools $< $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUT)/tools -Itools/common $< $(BPF_LIBS) -o $@
 
 # noop is what the exec storm runs thousands of times a second: static, no libc
 # and no dynamic loader, so that an exec costs the kernel's part and little more.

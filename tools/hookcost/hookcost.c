@@ -11,12 +11,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <linux/perf_event.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +23,7 @@
 
 #include "minerwatch.h" /* before the skeleton: it names struct mw_canary */
 #include "hookcost.skel.h"
+#include "cpusampler.h"
 
 enum mode { M_NONE, M_SWITCH, M_SAMPLE, M_N };
 static const char *const mode_names[M_N] = { "none", "sched_switch", "sampling" };
@@ -78,46 +77,6 @@ static double pingpong(long n)
 	return t0;
 }
 
-struct sampler {
-	struct bpf_link *links[1024];
-	int fds[1024];
-	int n;
-};
-
-static int sampler_attach(struct hookcost_bpf *s, struct sampler *sm, unsigned hz)
-{
-	int ncpu = libbpf_num_possible_cpus();
-
-	sm->n = 0;
-	for (int cpu = 0; cpu < ncpu && cpu < 1024; cpu++) {
-		struct perf_event_attr attr = {
-			.type = PERF_TYPE_SOFTWARE, .config = PERF_COUNT_SW_CPU_CLOCK,
-			.size = sizeof(attr), .freq = 1, .sample_freq = hz,
-		};
-		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-
-		if (fd < 0)
-			continue;
-		sm->fds[sm->n] = fd;
-		sm->links[sm->n] = bpf_program__attach_perf_event(s->progs.mw_cpu_sample, fd);
-		if (!sm->links[sm->n]) {
-			close(fd);
-			continue;
-		}
-		sm->n++;
-	}
-	return sm->n ? 0 : -1;
-}
-
-static void sampler_detach(struct sampler *sm)
-{
-	for (int i = 0; i < sm->n; i++) {
-		bpf_link__destroy(sm->links[i]);
-		close(sm->fds[i]);
-	}
-	sm->n = 0;
-}
-
 int main(int argc, char **argv)
 {
 	long rounds = 200000;
@@ -125,7 +84,7 @@ int main(int argc, char **argv)
 	unsigned hz = 99;
 	double t[M_N][64];
 	struct hookcost_bpf *s;
-	struct sampler sm;
+	struct cpu_sampler sm;
 	int c;
 
 	while ((c = getopt(argc, argv, "r:n:z:")) != -1) {
@@ -154,14 +113,14 @@ int main(int argc, char **argv)
 
 			if (m == M_SWITCH)
 				l = bpf_program__attach(s->progs.hc_sched_switch);
-			else if (m == M_SAMPLE && sampler_attach(s, &sm, hz))
+			else if (m == M_SAMPLE && !cpu_sampler_attach(&sm, s->progs.mw_cpu_sample, hz))
 				return 2;
 			if (m == M_SWITCH && !l)
 				return 2;
 			t[m][r] = pingpong(rounds);
 			bpf_link__destroy(l);
 			if (m == M_SAMPLE)
-				sampler_detach(&sm);
+				cpu_sampler_detach(&sm);
 		}
 	}
 	printf("{\"rounds\":%ld,\"hz\":%u", rounds, hz);

@@ -17,24 +17,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <linux/perf_event.h>
 #include <mntent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
 #include "hookfloor.skel.h"
+#include "cpusampler.h"
 
-#define MAX_LINKS 1100
+#define MAX_LINKS 16
 
 static struct bpf_link *links[MAX_LINKS];
-static int perf_fds[MAX_LINKS];
-static int nlinks, nperf;
+static int nlinks;
 
 static int keep(struct bpf_link *l, const char *what)
 {
@@ -51,30 +49,12 @@ static int keep(struct bpf_link *l, const char *what)
 	return 0;
 }
 
-static int attach_sampler(struct hookfloor_bpf *s, unsigned int hz)
+/* The sampler on every online CPU, or -1: a CPU left out would lower the floor. */
+static int attach_sampler(struct hookfloor_bpf *s, struct cpu_sampler *sm, unsigned int hz)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int ok = 0;
-
-	for (int cpu = 0; cpu < ncpu && nperf < MAX_LINKS - 16; cpu++) {
-		struct perf_event_attr attr = {
-			.type = PERF_TYPE_SOFTWARE,
-			.config = PERF_COUNT_SW_CPU_CLOCK,
-			.size = sizeof(attr),
-			.freq = 1,
-			.sample_freq = hz,
-		};
-		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-
-		if (fd < 0)
-			continue; /* offline CPU */
-		perf_fds[nperf++] = fd;
-		if (keep(bpf_program__attach_perf_event(s->progs.floor_sample, fd), "perf event"))
-			return -1;
-		ok++;
-	}
-	if (!ok) {
-		fprintf(stderr, "hookfloor: no CPU took a perf event\n");
+	if (!cpu_sampler_attach(sm, s->progs.floor_sample, hz) || sm->failed) {
+		fprintf(stderr, "hookfloor: cannot attach the perf-event program on every CPU "
+				"(%d attached, %d refused)\n", sm->n, sm->failed);
 		return -1;
 	}
 	return 0;
@@ -118,6 +98,7 @@ int main(int argc, char **argv)
 	static char mount_dir[4096];
 	const char *cgroup = NULL;
 	unsigned long hz = 99;
+	static struct cpu_sampler sm;
 	struct hookfloor_bpf *s;
 	sigset_t set;
 	int c, cg, sig, rc = 2;
@@ -181,7 +162,7 @@ int main(int argc, char **argv)
 	    keep(bpf_program__attach(s->progs.floor_sock_close), "tcp_destroy_sock") ||
 	    keep(bpf_program__attach(s->progs.floor_exec), "sched_process_exec") ||
 	    keep(bpf_program__attach(s->progs.floor_exit), "sched_process_exit") ||
-	    attach_sampler(s, (unsigned int)hz))
+	    attach_sampler(s, &sm, (unsigned int)hz))
 		goto out;
 	printf("ready\n");
 	fflush(stdout);
@@ -190,8 +171,7 @@ int main(int argc, char **argv)
 out:
 	for (int i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
-	for (int i = 0; i < nperf; i++)
-		close(perf_fds[i]);
+	cpu_sampler_detach(&sm);
 	hookfloor_bpf__destroy(s);
 	close(cg);
 	return rc;
