@@ -30,6 +30,10 @@
 enum mw_event_type {
 	MW_EV_EXEC = 1,
 	MW_EV_EXIT = 2,
+	/*
+	 * Not a record of its own: counts the connections announced, each by
+	 * its first payload record (struct mw_payload_event).
+	 */
 	MW_EV_CONNECT = 3,
 	MW_EV_CLOSE = 4,
 	MW_EV_PAYLOAD = 5,
@@ -114,12 +118,11 @@ struct mw_conn {
 	__u16 family;     /* AF_INET or AF_INET6 */
 	__u16 dport;      /* host byte order */
 	__u8 daddr[16];   /* IPv4 in the first 4 bytes */
-	__u64 cgroup_id;
 	__u64 connect_ns;
 	__u64 closed_ns;
 	struct mw_flow flow[2]; /* indexed by enum mw_dir */
 	__u32 state;      /* last TCP state seen */
-	__u32 announced;  /* user space was sent MW_EV_CONNECT for it */
+	__u32 announced;  /* a payload record told user space of it */
 };
 
 /*
@@ -144,18 +147,17 @@ struct mw_conn_slot {
 	__u16 family;
 	__u16 dport;
 	__u8 daddr[16];
-	__u64 cgroup_id;
 	__u64 connect_ns;
 	__u32 packets[2]; /* segments each way before the first payload */
 	__u8 payload;     /* carried payload: counted in mw_slot_conns */
 	__u8 closed;      /* closed: free for the next connect */
-	__u8 pad[6];
+	__u8 pad[14];
 };
 
 /*
- * MW_EV_CONNECT, just before a connection's first payload record, and
- * MW_EV_CLOSE (hdr.ts_ns the close) for one that was announced: who opened
- * it and to where. Its traffic stays in the kernel's maps, read when judged.
+ * MW_EV_CLOSE (hdr.ts_ns the close) for a connection user space was told
+ * of: who opened it and to where. Its traffic stays in the kernel's maps,
+ * read when judged.
  */
 struct mw_conn_event {
 	struct mw_event_hdr hdr;
@@ -164,7 +166,6 @@ struct mw_conn_event {
 	__u16 family;
 	__u16 dport;
 	__u8 daddr[16];
-	__u64 cgroup_id;
 	__u64 connect_ns;
 };
 
@@ -172,6 +173,11 @@ struct mw_conn_event {
  * A captured segment (MW_EV_PAYLOAD) or DNS query (MW_EV_DNS). The record
  * ends after MW_PAYLOAD_CLASS_S, MW_PAYLOAD_CLASS_M or MW_PAYLOAD_LEN bytes
  * of data, the first that holds len, so a short line costs a short record.
+ *
+ * A segment also says whose connection it is (hdr.pid, family, dport,
+ * daddr, connect_ns): user space learns of a connection from its first
+ * captured segment, with no record of its own, and tells a socket's new
+ * connection from its old one by connect_ns. DNS queries leave these zero.
  */
 struct mw_payload_event {
 	struct mw_event_hdr hdr;
@@ -180,9 +186,14 @@ struct mw_payload_event {
 	__u32 seg;      /* index of the segment in its direction */
 	__u32 len;      /* bytes valid in data */
 	__u32 seg_len;  /* payload length of the whole segment */
+	__u16 family;   /* as in struct mw_conn */
+	__u16 dport;
+	__u32 pad;
+	__u8 daddr[16];
+	__u64 connect_ns;
 	__u8 data[MW_PAYLOAD_LEN];
 };
-#define MW_PAYLOAD_HDR_LEN 40  /* offsetof(struct mw_payload_event, data) */
+#define MW_PAYLOAD_HDR_LEN 72  /* offsetof(struct mw_payload_event, data) */
 #define MW_PAYLOAD_CLASS_S 64  /* data bytes of the short records */
 #define MW_PAYLOAD_CLASS_M 192 /* ... of the medium ones; the long hold MW_PAYLOAD_LEN */
 
@@ -231,11 +242,11 @@ _Static_assert(sizeof(struct mw_event_hdr) == 16, "mw_event_hdr layout");
 _Static_assert(sizeof(struct mw_exec_event) == 576, "mw_exec_event layout");
 _Static_assert(sizeof(struct mw_exit_event) == 48, "mw_exit_event layout");
 _Static_assert(sizeof(struct mw_flow) == 80, "mw_flow layout");
-_Static_assert(sizeof(struct mw_conn) == 216, "mw_conn layout");
-_Static_assert(sizeof(struct mw_conn_event) == 64, "mw_conn_event layout");
+_Static_assert(sizeof(struct mw_conn) == 208, "mw_conn layout");
+_Static_assert(sizeof(struct mw_conn_event) == 56, "mw_conn_event layout");
 _Static_assert(sizeof(struct mw_conn_slot) == 64, "mw_conn_slot layout");
 _Static_assert((MW_CONN_SLOTS & (MW_CONN_SLOTS - 1)) == 0, "a power of two");
-_Static_assert(sizeof(struct mw_payload_event) == 552, "mw_payload_event layout");
+_Static_assert(sizeof(struct mw_payload_event) == 584, "mw_payload_event layout");
 _Static_assert(__builtin_offsetof(struct mw_payload_event, data) == MW_PAYLOAD_HDR_LEN,
 	       "mw_payload_event header");
 _Static_assert(sizeof(struct mw_cpu) == 24, "mw_cpu layout");

@@ -11,9 +11,9 @@
  *                                                     segments; from the first
  *                                                     payload on: bytes,
  *                                                     cadence, first payload
- *                                                     segments, and
- *                                                     MW_EV_CONNECT before
- *                                                     the first of them
+ *                                                     segments, which tell
+ *                                                     user space of the
+ *                                                     connection
  *   tcp_v4_destroy_sock() -> trace_tcp_destroy_sock() mw_sock_close: closed
  *                                                     (MW_EV_CLOSE only for
  *                                                     announced ones)
@@ -98,7 +98,6 @@ static __always_inline void open_conn(struct mw_conn *c, const struct mw_conn_sl
 	c->family = s->family;
 	c->dport = s->dport;
 	__builtin_memcpy(c->daddr, s->daddr, sizeof(c->daddr));
-	c->cgroup_id = s->cgroup_id;
 	c->connect_ns = s->connect_ns;
 	c->flow[MW_DIR_OUT].packets = s->packets[MW_DIR_OUT];
 	c->flow[MW_DIR_IN].packets = s->packets[MW_DIR_IN];
@@ -125,22 +124,6 @@ static __always_inline void evict(struct mw_conn_slot *s, __u64 cookie)
 		MW_COUNT(conn_map_full);
 }
 
-/* Who opened connection c and to where, for MW_EV_CONNECT and MW_EV_CLOSE. */
-static __always_inline void conn_event(struct mw_conn_event *e, const struct mw_conn *c,
-				       __u64 cookie, __u32 type, __u64 ts)
-{
-	e->hdr.type = type;
-	e->hdr.pid = c->pid;
-	e->hdr.ts_ns = ts;
-	e->cookie = cookie;
-	e->pid = c->pid;
-	e->family = c->family;
-	e->dport = c->dport;
-	__builtin_memcpy(e->daddr, c->daddr, sizeof(e->daddr));
-	e->cgroup_id = c->cgroup_id;
-	e->connect_ns = c->connect_ns;
-}
-
 /* The goodbye record of a connection user space was told of. */
 static __always_inline void goodbye(struct mw_conn *c, __u64 cookie)
 {
@@ -151,7 +134,15 @@ static __always_inline void goodbye(struct mw_conn *c, __u64 cookie)
 	e = mw_reserve(sizeof(*e), MW_EV_CLOSE);
 	if (!e)
 		return;
-	conn_event(e, c, cookie, MW_EV_CLOSE, c->closed_ns);
+	e->hdr.type = MW_EV_CLOSE;
+	e->hdr.pid = c->pid;
+	e->hdr.ts_ns = c->closed_ns;
+	e->cookie = cookie;
+	e->pid = c->pid;
+	e->family = c->family;
+	e->dport = c->dport;
+	__builtin_memcpy(e->daddr, c->daddr, sizeof(e->daddr));
+	e->connect_ns = c->connect_ns;
 	mw_submit(e, sizeof(*e), MW_EV_CLOSE);
 }
 
@@ -235,41 +226,20 @@ static __always_inline void track_connect(struct bpf_sock_addr *ctx, __u16 famil
 		a[2] = ctx->user_ip6[2];
 		a[3] = ctx->user_ip6[3];
 	}
-	s->cgroup_id = bpf_get_current_cgroup_id();
 	s->connect_ns = bpf_ktime_get_boot_ns();
 	s->packets[MW_DIR_OUT] = 0;
 	s->packets[MW_DIR_IN] = 0;
 	s->payload = 0;
 	s->closed = 0;
 	/*
-	 * Only remembered here: user space hears of a connection when it first
-	 * carries payload (announce() below). Every judgement the daemon makes
+	 * Only remembered here: user space hears of a connection from its first
+	 * captured segment (capture() below). Every judgement the daemon makes
 	 * about a connection needs its payload or its message cadence, so a
-	 * connect storm of silent connections costs no records at all.
+	 * connect storm of silent connections costs no records at all. Its
+	 * cgroup is not taken: findings name the cgroup of the process.
 	 */
 	asm volatile("" ::: "memory");
 	s->cookie = cookie;
-}
-
-/*
- * Tells user space about a connection, once, just before its first payload
- * record: same CPU, reserved first, so the connection is known when the
- * payload arrives. A race between two CPUs may announce it twice; the
- * daemon's table ignores the second.
- */
-static __always_inline void announce(struct mw_conn *c, __u64 cookie)
-{
-	struct mw_conn_event *e;
-
-	if (c->announced)
-		return;
-	/* A full ring loses this announcement only: the next payload tries again. */
-	e = mw_reserve(sizeof(*e), MW_EV_CONNECT);
-	if (!e)
-		return;
-	c->announced = 1;
-	conn_event(e, c, cookie, MW_EV_CONNECT, c->connect_ns);
-	mw_submit(e, sizeof(*e), MW_EV_CONNECT);
 }
 
 SEC("cgroup/connect4")
@@ -369,14 +339,28 @@ static __always_inline int tcp_payload(struct __sk_buff *skb, __u32 *off, __u32 
 }
 
 /*
+ * What a payload record says about where its bytes come from: the segment's
+ * connection, or for a DNS query only its socket and sender (conn NULL).
+ */
+struct seg_from {
+	const struct mw_conn *conn;
+	__u32 pid;
+	__u64 cookie;
+	__u64 ts;
+	__u32 dir;
+	__u32 seg;
+};
+
+/*
  * Hands up to n bytes at off to user space in a record of n bytes of data;
  * false if the ring was full. n is a constant in each inlined copy, which is
  * what the reserve helper needs.
  */
-static __always_inline bool emit_class(struct __sk_buff *skb, __u32 type, __u32 pid,
-				       __u64 cookie, __u32 dir, __u32 seg, __u32 off, __u32 len,
+static __always_inline bool emit_class(struct __sk_buff *skb, __u32 type,
+				       const struct seg_from *from, __u32 off, __u32 len,
 				       const __u32 n)
 {
+	const struct mw_conn *c = from->conn;
 	struct mw_payload_event *e;
 	__u64 cap;
 
@@ -384,12 +368,24 @@ static __always_inline bool emit_class(struct __sk_buff *skb, __u32 type, __u32 
 	if (!e)
 		return false;
 	e->hdr.type = type;
-	e->hdr.pid = pid;
-	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
-	e->cookie = cookie;
-	e->dir = dir;
-	e->seg = seg;
+	e->hdr.pid = from->pid;
+	e->hdr.ts_ns = from->ts;
+	e->cookie = from->cookie;
+	e->dir = from->dir;
+	e->seg = from->seg;
 	e->seg_len = len;
+	e->pad = 0;
+	if (c) {
+		e->family = c->family;
+		e->dport = c->dport;
+		__builtin_memcpy(e->daddr, c->daddr, sizeof(e->daddr));
+		e->connect_ns = c->connect_ns;
+	} else {
+		e->family = 0;
+		e->dport = 0;
+		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+		e->connect_ns = 0;
+	}
 	__builtin_memset(e->data, 0, n);
 	cap = len < n ? len : n;
 	/*
@@ -416,19 +412,27 @@ static __always_inline bool emit_class(struct __sk_buff *skb, __u32 type, __u32 
  * record that holds them; false if the ring was full. A line of a few bytes
  * costs a tenth of the ring a full record does.
  */
-static __always_inline bool emit_payload(struct __sk_buff *skb, __u32 type, __u32 pid,
-					 __u64 cookie, __u32 dir, __u32 seg, __u32 off, __u32 len)
+static __always_inline bool emit_payload(struct __sk_buff *skb, __u32 type,
+					 const struct seg_from *from, __u32 off, __u32 len)
 {
 	if (len <= MW_PAYLOAD_CLASS_S)
-		return emit_class(skb, type, pid, cookie, dir, seg, off, len, MW_PAYLOAD_CLASS_S);
+		return emit_class(skb, type, from, off, len, MW_PAYLOAD_CLASS_S);
 	if (len <= MW_PAYLOAD_CLASS_M)
-		return emit_class(skb, type, pid, cookie, dir, seg, off, len, MW_PAYLOAD_CLASS_M);
-	return emit_class(skb, type, pid, cookie, dir, seg, off, len, MW_PAYLOAD_LEN);
+		return emit_class(skb, type, from, off, len, MW_PAYLOAD_CLASS_M);
+	return emit_class(skb, type, from, off, len, MW_PAYLOAD_LEN);
 }
 
+/*
+ * Hands one of the first payload segments each way to user space, which
+ * learns of the connection from the first of them. A race between two CPUs
+ * may announce it twice; the daemon's table ignores the second, which names
+ * the same connect time.
+ */
 static __always_inline void capture(struct __sk_buff *skb, struct mw_conn *c, __u64 cookie,
-				    struct mw_flow *f, __u32 dir, __u32 off, __u32 len)
+				    struct mw_flow *f, __u32 dir, __u32 off, __u32 len, __u64 now)
 {
+	struct seg_from from = { .conn = c, .pid = c->pid, .cookie = cookie, .ts = now,
+				 .dir = dir };
 	__u32 seg;
 
 	/*
@@ -440,13 +444,20 @@ static __always_inline void capture(struct __sk_buff *skb, struct mw_conn *c, __
 	if (seg >= MW_PAYLOAD_SEGS)
 		return;
 	f->captured = seg + 1;
-	announce(c, cookie);
+	from.seg = seg;
 	/*
 	 * A segment the ring had no room for gives its slot back: a flood must
-	 * not use up the few segments a connection is looked at by.
+	 * not use up the few segments a connection is looked at by, and the
+	 * connection is announced by the next one that fits.
 	 */
-	if (!emit_payload(skb, MW_EV_PAYLOAD, 0, cookie, dir, seg, off, len))
+	if (!emit_payload(skb, MW_EV_PAYLOAD, &from, off, len)) {
 		f->captured = seg;
+		return;
+	}
+	if (!c->announced) {
+		c->announced = 1;
+		MW_COUNT(events[MW_EV_CONNECT]);
+	}
 }
 
 /*
@@ -500,23 +511,25 @@ static __always_inline void account(struct __sk_buff *skb, struct mw_conn *c, __
 	if (!f->first_ns)
 		f->first_ns = now;
 	f->last_ns = now;
-	capture(skb, c, cookie, f, dir, off, len);
+	capture(skb, c, cookie, f, dir, off, len, now);
 }
 
 /* A DNS query leaving a socket seen sending to port 53: capture it. */
 static __always_inline void dns_query(struct __sk_buff *skb)
 {
+	struct seg_from from = { .dir = MW_DIR_OUT };
 	__u32 *pid, l3;
-	__u64 cookie;
 	__u8 proto;
 
 	if (l3_header(skb, &l3, &proto) || proto != IPPROTO_UDP_ || skb->len <= l3 + 8)
 		return;
-	cookie = bpf_get_socket_cookie(skb);
-	pid = bpf_map_lookup_elem(&mw_dns_socks, &cookie);
+	from.cookie = bpf_get_socket_cookie(skb);
+	pid = bpf_map_lookup_elem(&mw_dns_socks, &from.cookie);
 	if (!pid)
 		return;
-	emit_payload(skb, MW_EV_DNS, *pid, cookie, MW_DIR_OUT, 0, l3 + 8, skb->len - l3 - 8);
+	from.pid = *pid;
+	from.ts = bpf_ktime_get_boot_ns();
+	emit_payload(skb, MW_EV_DNS, &from, l3 + 8, skb->len - l3 - 8);
 }
 
 /*

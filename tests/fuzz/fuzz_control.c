@@ -22,7 +22,6 @@ static void populate(struct mwd *d)
 				    "[\"cpuminer/2.5.1\"]}\n";
 	static const char args[] = "./xmrig\0-o\0stratum+tcp://pool.test:3333";
 	struct mw_exec_event ex = { 0 };
-	struct mw_conn_event ce = { 0 };
 	struct mw_payload_event pe = { 0 };
 	uint64_t now = mwd__boot_ns();
 
@@ -37,23 +36,16 @@ static void populate(struct mwd *d)
 	memcpy(ex.args, args, sizeof(args));
 	fz_record(d, &ex, sizeof(ex));
 
-	ce.hdr.type = MW_EV_CONNECT;
-	ce.hdr.pid = 4242;
-	ce.hdr.ts_ns = now;
-	ce.cookie = 77;
-	ce.pid = 4242;
-	ce.family = 2;
-	ce.dport = 3333;
-	ce.daddr[0] = 127;
-	ce.daddr[3] = 1;
-	ce.connect_ns = now;
-	fz_record(d, &ce, sizeof(ce));
-
 	pe.hdr.type = MW_EV_PAYLOAD;
 	pe.hdr.pid = 4242;
 	pe.hdr.ts_ns = now;
 	pe.cookie = 77;
 	pe.dir = MW_DIR_OUT;
+	pe.family = 2;
+	pe.dport = 3333;
+	pe.daddr[0] = 127;
+	pe.daddr[3] = 1;
+	pe.connect_ns = now;
 	pe.len = pe.seg_len = sizeof(login) - 1;
 	memcpy(pe.data, login, sizeof(login) - 1);
 	fz_record(d, &pe, sizeof(pe));

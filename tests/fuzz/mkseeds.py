@@ -84,23 +84,30 @@ def exit_rec(pid, start, comm, ts=T0):
     return r
 
 
-def conn_rec(typ, pid, cookie, port, addr=(127, 0, 0, 1), ts=T0):
-    r = hdr(typ, pid, ts) + struct.pack("<QIHH", cookie, pid, 2, port) + fixed(bytes(addr), 16)
-    r += struct.pack("<QQ", 1, ts)
-    assert len(r) == 64
+def close_rec(pid, cookie, port, addr=(127, 0, 0, 1), ts=T0, connect_ns=T0):
+    r = hdr(EV_CLOSE, pid, ts) + struct.pack("<QIHH", cookie, pid, 2, port)
+    r += fixed(bytes(addr), 16) + struct.pack("<Q", connect_ns)
+    assert len(r) == 56
     return r
 
 
 def payload_rec(pid, cookie, direction, seg, data, typ=EV_PAYLOAD, length=None,
-                seg_len=None, ts=T0):
+                seg_len=None, ts=T0, port=3333, addr=(127, 0, 0, 1), connect_ns=T0):
+    """A segment of the connection it names (as its first one announces it);
+    a DNS query names none."""
     data = data.encode() if isinstance(data, str) else data
     n = len(data) if length is None else length
     r = hdr(typ, pid, ts) + struct.pack("<QIIII", cookie, direction, seg, n,
                                         len(data) if seg_len is None else seg_len)
+    if typ == EV_DNS:
+        r += b"\0" * 32
+    else:
+        r += struct.pack("<HHI", 2, port, 0) + fixed(bytes(addr), 16)
+        r += struct.pack("<Q", connect_ns)
     # Cut after the first of the kernel's data sizes that holds the data.
     room = next(c for c in PAYLOAD_CLASSES if len(data) <= c)
     r += fixed(data, room)
-    assert len(r) == 40 + room
+    assert len(r) == 72 + room
     return r
 
 
@@ -154,24 +161,23 @@ def seeds_records():
     start = T0 - 3 * SEC
     put(d, "stratum-miner-lifecycle",
         chunk(exec_rec(1000, start, "xmrig", "/tmp/.x/xmrig", miner_args))
-        + chunk(conn_rec(EV_CONNECT, 1000, 11, 3333))
         + chunk(payload_rec(1000, 11, DIR_OUT, 0, STRATUM_SUB))
         + chunk(payload_rec(1000, 11, DIR_IN, 0, STRATUM_NOTIFY))
         + cpu([(1000, 99, 1000)]) + cpu([(1001, 99, 1000), (1002, 98, 1000)], threads=True)
         + tick(1) + cpu([(1000, 198, 1000)]) + tick(1)
-        + chunk(conn_rec(EV_CLOSE, 1000, 11, 3333))
+        + chunk(close_rec(1000, 11, 3333))
         + chunk(exit_rec(1000, start, "xmrig")) + tick(1))
     half = len(XMRIG_LOGIN) // 2
     put(d, "xmrig-login-two-segments",
         chunk(exec_rec(1100, start, "python3", "/usr/bin/python3", ["python3", "miner.py"]))
-        + chunk(conn_rec(EV_CONNECT, 1100, 12, 10128))
-        + chunk(payload_rec(1100, 12, DIR_OUT, 0, XMRIG_LOGIN[:half], seg_len=half))
-        + chunk(payload_rec(1100, 12, DIR_OUT, 1, XMRIG_LOGIN[half:]))
+        + chunk(payload_rec(1100, 12, DIR_OUT, 0, XMRIG_LOGIN[:half], seg_len=half,
+                            port=10128))
+        + chunk(payload_rec(1100, 12, DIR_OUT, 1, XMRIG_LOGIN[half:], port=10128))
         + tick(2))
     put(d, "tls-sni-pool-name",
         chunk(exec_rec(1200, start, "kworkerds", "/var/tmp/kworkerds", ["kworkerds"]))
-        + chunk(conn_rec(EV_CONNECT, 1200, 13, 443))
-        + chunk(payload_rec(1200, 13, DIR_OUT, 0, client_hello("xmr.pool.supportxmr.com")))
+        + chunk(payload_rec(1200, 13, DIR_OUT, 0, client_hello("xmr.pool.supportxmr.com"),
+                            port=443))
         + tick(1))
     put(d, "dns-pool-name",
         chunk(exec_rec(1300, start, "curl", "/usr/bin/curl", ["curl", "https://c3pool.com/"]))
@@ -185,38 +191,37 @@ def seeds_records():
         + chunk(exit_rec(1400, start + 5 * SEC, "sleep")))
     put(d, "hostile-lengths",
         chunk(exec_rec(1500, start, "a\nb\x1b[31m", "/tmp/x y", ["\x1b]0;t\x07"]))
-        + chunk(conn_rec(EV_CONNECT, 1500, 14, 4444))
         + chunk(payload_rec(1500, 14, DIR_OUT, 0, STRATUM_SUB, length=0xFFFFFFFF,
-                            seg_len=0xFFFFFFFF))
-        + chunk(payload_rec(1500, 14, 7, 0, STRATUM_SUB))
+                            seg_len=0xFFFFFFFF, port=4444))
+        + chunk(payload_rec(1500, 14, 7, 0, STRATUM_SUB, port=4444))
+        # The same socket again, connected anew (after connect(AF_UNSPEC)).
+        + chunk(payload_rec(1500, 14, DIR_OUT, 1, STRATUM_SUB, port=4444, connect_ns=T0 + SEC))
         + chunk(payload_rec(1500, 0, DIR_OUT, 0, b"\xc0\x0c" * 20, typ=EV_DNS, length=9999))
         + tick(0))
     put(d, "bad-records",
         chunk(b"") + chunk(hdr(0, 1, T0)) + chunk(hdr(99, 1, T0) + b"\0" * 64)
         + chunk(exec_rec(1600, start, "x", "/x", ["x"])[:100])
-        + chunk(conn_rec(EV_CONNECT, 1600, 15, 80)[:63])
-        + chunk(payload_rec(1600, 15, DIR_OUT, 0, "x")[:39])
-        + chunk(payload_rec(1600, 15, DIR_OUT, 0, "x" * 100)[:41])
+        # Announcements ride on payload records: a record of their type is bad.
+        + chunk(hdr(EV_CONNECT, 1600, T0) + b"\0" * 48)
+        + chunk(close_rec(1600, 15, 80)[:55])
+        + chunk(payload_rec(1600, 15, DIR_OUT, 0, "x")[:71])
+        + chunk(payload_rec(1600, 15, DIR_OUT, 0, "x" * 100)[:73])
         + chunk(exit_rec(1600, start, "x")[:47])
         + chunk(hdr(EV_EXIT, 1600, T0)[:15]))
     # Regressions: inputs that once crashed a harness (see test_fuzz_regressions.c).
     put(d, "regress-start-time-overflow",
         chunk(exec_rec(1700, 0x7fffffff00000000, "xmrig", "/tmp/xmrig", ["xmrig"]))
-        + chunk(conn_rec(EV_CONNECT, 1700, 16, 3333))
         + chunk(payload_rec(1700, 16, DIR_OUT, 0, STRATUM_SUB)))
     put(d, "regress-cgroup-cores-overflow",
         chunk(exec_rec(1800, start, "xmrig", "/tmp/xmrig", ["xmrig"], cgroup=5))
         + cpu([(1800, 2**64 - 1, 1800)]) + tick(1)
-        + chunk(conn_rec(EV_CONNECT, 1800, 18, 3333))
         + chunk(payload_rec(1800, 18, DIR_OUT, 0, STRATUM_SUB)))
     put(d, "regress-cores-ratio-overflow",
         chunk(exec_rec(1900, start, "xmrig", "/tmp/xmrig", ["xmrig"]))
         + cpu([(1900, 2**63, 1900)])
-        + chunk(conn_rec(EV_CONNECT, 1900, 19, 3333))
         + chunk(payload_rec(1900, 19, DIR_OUT, 0, STRATUM_SUB)))
     put(d, "regress-empty-payload-segment",
         chunk(exec_rec(2000, start, "xmrig", "/tmp/xmrig", ["xmrig"]))
-        + chunk(conn_rec(EV_CONNECT, 2000, 20, 3333))
         + chunk(payload_rec(2000, 20, DIR_OUT, 0, b"", length=0, seg_len=0))
         + chunk(payload_rec(2000, 20, DIR_OUT, 1, STRATUM_SUB)))
     put(d, "cpu-only", cpu([(1, 5, 1), (2, 400, 2), (0xFFFFFFFF, 2**64 - 1, 0)])

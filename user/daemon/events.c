@@ -4,6 +4,7 @@
  * start-up scan that finds what was already running.
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
@@ -137,21 +138,22 @@ static void end_conn(struct mwd *m, struct conn *c, uint64_t cookie)
 }
 
 /*
- * The kernel announces a connection when it first carries payload (silent
- * ones never reach user space), at most twice if two CPUs race: the second
- * announcement, with the same connect time, changes nothing. One with
- * another connect time is the socket connecting again (after
- * connect(AF_UNSPEC)): the kernel ends the first connection itself while
- * it is in its slot, but one moved out of its slot meanwhile is still in
- * mw_conns, which is where it ends.
+ * The connection a payload record is a segment of. The kernel tells user
+ * space of a connection with its first captured segment (silent ones never
+ * reach it), and every segment names its connection: the first one seen
+ * creates it. A segment with another connect time than the entry's is the
+ * socket connecting again (after connect(AF_UNSPEC)): the kernel ends the
+ * first connection itself while it is in its slot, but one moved out of
+ * its slot meanwhile is still in mw_conns, which is where it ends. NULL if
+ * the table is full.
  */
-static void on_connect(struct mwd *m, const struct mw_conn_event *e)
+static struct conn *conn_of(struct mwd *m, const struct mw_payload_event *e)
 {
 	struct conn *c = conn_table__lookup(m->conns, e->cookie);
 	struct proc *p;
 
 	if (c && c->connect_ns == e->connect_ns)
-		return;
+		return c;
 	if (c) {
 		end_conn(m, c, e->cookie);
 		if (m->loader)
@@ -159,8 +161,9 @@ static void on_connect(struct mwd *m, const struct mw_conn_event *e)
 	}
 	c = conn_table__insert(m->conns, e->cookie);
 	if (!c)
-		return;
-	c->pid = e->pid;
+		return NULL;
+	m->handled[MW_EV_CONNECT]++;
+	c->pid = e->hdr.pid;
 	c->family = e->family;
 	c->dport = e->dport;
 	memcpy(c->daddr, e->daddr, sizeof(c->daddr));
@@ -170,6 +173,7 @@ static void on_connect(struct mwd *m, const struct mw_conn_event *e)
 		p->nconns++;
 		note_peer(p, c);
 	}
+	return c;
 }
 
 static void on_close(struct mwd *m, const struct mw_conn_event *e)
@@ -221,12 +225,15 @@ static void on_dns(struct mwd *m, const struct mw_payload_event *e, uint32_t len
 
 static void on_payload(struct mwd *m, const struct mw_payload_event *e, uint32_t len)
 {
-	struct conn *c = conn_table__lookup(m->conns, e->cookie);
 	bool had_sni, newly;
 	struct proc *p;
 	struct peer *pe;
+	struct conn *c;
 
-	if (!c || e->dir > MW_DIR_IN)
+	if (e->dir > MW_DIR_IN || (e->family != AF_INET && e->family != AF_INET6))
+		return;
+	c = conn_of(m, e);
+	if (!c)
 		return;
 	had_sni = c->sni != NULL;
 	newly = conn__add_payload(c, e->dir, e->seg, e->data, len, e->seg_len, e->hdr.ts_ns);
@@ -269,10 +276,8 @@ int mwd__handle_event(void *ctx, void *data, size_t size)
 		on_exit_ev(m, data);
 		break;
 	case MW_EV_CONNECT:
-		if (size < sizeof(struct mw_conn_event))
-			goto bad;
-		on_connect(m, data);
-		break;
+		/* Counts announcements, which ride on payload records. */
+		goto bad;
 	case MW_EV_CLOSE:
 		if (size < sizeof(struct mw_conn_event))
 			goto bad;
@@ -334,6 +339,8 @@ static void scan_conn(const struct sockdiag_conn *sc, void *arg)
 	memcpy(kc.daddr, sc->daddr, sizeof(kc.daddr));
 	kc.connect_ns = mwd__boot_ns();
 	kc.state = sc->state;
+	/* Known here from now on: its close is worth a goodbye record. */
+	kc.announced = 1;
 	if (bpf_map_update_elem(loader__conns_fd(m->loader), &sc->cookie, &kc, BPF_NOEXIST) &&
 	    errno != EEXIST)
 		return;

@@ -73,7 +73,10 @@ struct mwd {
 	uint64_t start_boot_ns, ready_boot_ns, last_cpu_boot_ns;
 	bool ready, stopping;
 
-	/* User-space counters. */
+	/*
+	 * User-space counters: records handled, by type; for MW_EV_CONNECT,
+	 * the connections payload records announced.
+	 */
 	uint64_t handled[MW_EV_TYPE_MAX];
 	uint64_t bad_records;
 	uint64_t scanned_procs, scanned_conns;
