@@ -11,12 +11,13 @@ from daemon import Daemon, cpu_pct, delta
 
 RATES = (5000, 10000, 15000, 20000, 25000, 30000, 40000)
 # ramp modes: the storm that drives them and the record types they produce.
-# A silent connection costs no record (it is announced before its first payload
-# only), so "talk" (one line on each connection) is the connect storm that does.
+# A silent connection costs no record (it is announced by its first payload
+# record only), so "talk" (one line on each connection) is the connect storm
+# that does, in two records (a payload record announces the connection).
 MODES = {
     "exec": (("exec",), ("exec", "exit")),
     "connect": (("connect",), ("connect",)),
-    "talk": (("connect", "--talk"), ("connect", "payload", "close")),
+    "talk": (("connect", "--talk"), ("payload", "close")),
 }
 
 
