@@ -203,18 +203,13 @@ static inline uint64_t fz_replay_records(struct mwd *m, const uint8_t *data, siz
 	return records;
 }
 
-/*
- * Records the handler accounted for: handled by type, or counted as bad.
- * handled[MW_EV_CONNECT] counts connections payload records announced, not
- * records.
- */
+/* Records the handler accounted for: handled by type, or counted as bad. */
 static inline uint64_t fz_records_counted(const struct mwd *m)
 {
 	uint64_t n = m->bad_records;
 
 	for (int i = 0; i < MW_EV_TYPE_MAX; i++)
-		if (i != MW_EV_CONNECT)
-			n += m->handled[i];
+		n += m->handled[i];
 	return n;
 }
 

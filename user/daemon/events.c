@@ -162,7 +162,7 @@ static struct conn *conn_of(struct mwd *m, const struct mw_payload_event *e)
 	c = conn_table__insert(m->conns, e->cookie);
 	if (!c)
 		return NULL;
-	m->handled[MW_EV_CONNECT]++;
+	m->conns_announced++;
 	c->pid = e->hdr.pid;
 	c->family = e->family;
 	c->dport = e->dport;

@@ -73,11 +73,13 @@ struct mwd {
 	uint64_t start_boot_ns, ready_boot_ns, last_cpu_boot_ns;
 	bool ready, stopping;
 
-	/*
-	 * User-space counters: records handled, by type; for MW_EV_CONNECT,
-	 * the connections payload records announced.
-	 */
+	/* User-space counters: records handled, by type. */
 	uint64_t handled[MW_EV_TYPE_MAX];
+	/*
+	 * Connections announced by their first payload record (there is no
+	 * connect record): status' connect_handled.
+	 */
+	uint64_t conns_announced;
 	uint64_t bad_records;
 	uint64_t scanned_procs, scanned_conns;
 	struct mw_stats kstats;   /* summed over CPUs at the last tick */

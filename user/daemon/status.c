@@ -265,7 +265,7 @@ static json_object *status_obj(struct mwd *m)
 
 		add_u64(counters, ev_names[i], m->kstats.events[i]);
 		snprintf(k, sizeof(k), "%s_handled", ev_names[i]);
-		add_u64(counters, k, m->handled[i]);
+		add_u64(counters, k, i == MW_EV_CONNECT ? m->conns_announced : m->handled[i]);
 	}
 	add_u64(counters, "cpu_samples", m->kstats.cpu_samples);
 	add_u64(counters, "kernel_read_errors", m->kstats.read_errors);
